@@ -1,0 +1,398 @@
+"""The position profile: one TOML file describing one dispatch position.
+
+Every model forbids unknown keys, so a misspelt setting is an error instead of a silently ignored default.
+Models are strict (no "48000" -> 48000, no "yes" -> True): a profile is typed by hand and a coerced
+typo on something like `live` is worse than a clear error. Pure pydantic: no Qt, no I/O.
+"""
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+CURRENT_SCHEMA_VERSION = 1
+
+# Listed in the order error messages show them.
+RADIO_KINDS = ("sim", "serial", "hamlib", "tone-remote")
+INPUT_KINDS = ("sim", "serial-line", "midi", "evdev", "keyboard")
+PHONE_KINDS = ("sim", "none")
+
+# Always taken, even when the section is absent, so adding the link later never collides with a radio or input.
+RESERVED_IDS = {"ali": "the ALI link", "phone": "the phone system"}
+
+SAMPLERATES = (8000, 16000, 22050, 32000, 44100, 48000)
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_UNIT_ID_RE = re.compile(r"^[0-9A-Fa-f]{4}$")
+
+
+# --- reusable field types ------------------------------------------------------------------------
+
+
+def _check_device_id(value: str) -> str:
+    if not _ID_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid id {value!r}: use 1-32 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return value
+
+
+def _check_unit_id(value: str) -> str:
+    if not _UNIT_ID_RE.fullmatch(value):
+        raise ValueError(f"invalid unit id {value!r}: expected 4 hex digits, e.g. '1A2F'")
+    return value.upper()
+
+
+def _list_to_tuple(value: Any) -> Any:
+    # TOML has only arrays; strict mode would refuse a list where a tuple is declared.
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_samplerate(value: int) -> int:
+    if value not in SAMPLERATES:
+        choices = ", ".join(str(rate) for rate in SAMPLERATES)
+        raise ValueError(f"unsupported sample rate {value}: expected one of {choices}")
+    return value
+
+
+def _false_means_none(value: Any) -> Any:
+    # TOML has no null; `false` is the natural way to switch an optional timer off.
+    return None if value is False else value
+
+
+DeviceId = Annotated[str, AfterValidator(_check_device_id)]
+UnitId = Annotated[str, AfterValidator(_check_unit_id)]
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+PositiveHz = Annotated[float, Field(gt=0)]
+FloatPair = Annotated[tuple[float, float], BeforeValidator(_list_to_tuple)]
+MidiNumber = Annotated[int, Field(ge=0, le=127)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# --- position, storage, audio --------------------------------------------------------------------
+
+
+class Position(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    # The view shown first when the console starts.
+    role: Literal["dispatcher", "calltaker", "technician"] = "dispatcher"
+    site: str = ""
+
+
+class Storage(_Strict):
+    # "" means <user data dir>/<slug of position name>.sqlite3 (see app.config.paths.storage_path).
+    path: str = ""
+
+
+class Audio(_Strict):
+    backend: Literal["sounddevice", "pyaudio", "null"] = "null"
+    # Name substring or index; "" is the system default.
+    device: str = ""
+    samplerate: Annotated[int, AfterValidator(_check_samplerate)] = 48000
+    blocksize: Annotated[int, Field(ge=16, le=4096)] = 128
+    latency: Union[Literal["low", "high"], float] = "low"
+    # Logical endpoint (headset_left, desk_mic, ...) -> 1-based channel on the device's input or output side.
+    channels: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _index_as_text(cls, value: Any) -> Any:
+        # `device = 3` is what people type for "device index 3"; keep it as text like the name form.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _latency_word_or_seconds(cls, value: Any) -> Any:
+        if value in ("low", "high") and isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1:
+            return float(value)
+        raise ValueError(f"expected 'low', 'high' or seconds (0 < x <= 1), got {value!r}")
+
+
+# --- radios --------------------------------------------------------------------------------------
+
+
+class _RadioBase(_Strict):
+    id: DeviceId
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=24)]
+    # On the air: technician tests refuse to key it without confirmation.
+    live: bool = False
+
+
+class SimRadio(_RadioBase):
+    kind: Literal["sim"]
+    bursts_per_minute: Annotated[float, Field(ge=0)] = 4.0
+    burst_seconds: FloatPair = (1.5, 6.0)
+    seed: int | None = None
+    jitter_ms: Annotated[float, Field(ge=0)] = 3.0
+    unit_ids: list[UnitId] = Field(default_factory=list)
+
+    @field_validator("burst_seconds")
+    @classmethod
+    def _ordered_positive(cls, value: tuple[float, float]) -> tuple[float, float]:
+        shortest, longest = value
+        if not 0 < shortest <= longest:
+            raise ValueError(f"expected [min, max] with 0 < min <= max, got [{shortest}, {longest}]")
+        return value
+
+
+class SerialRadio(_RadioBase):
+    kind: Literal["serial"]
+    url: NonEmptyStr  # pyserial URL or device path
+    ptt_line: Literal["rts", "dtr"] = "rts"
+    ptt_active_high: bool = True
+    carrier_line: Literal["cts", "dsr", "cd", "ri", "none"] = "cts"
+    carrier_active_high: bool = True
+    debounce_ms: Annotated[float, Field(ge=0, le=1000)] = 20.0
+
+
+class HamlibChannel(_Strict):
+    name: NonEmptyStr
+    freq_hz: Annotated[int, Field(gt=0)]
+    mode: NonEmptyStr = "FM"
+
+
+class HamlibRadio(_RadioBase):
+    kind: Literal["hamlib"]
+    host: NonEmptyStr = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 4532
+    poll_ms: Annotated[int, Field(ge=20, le=10000)] = 200
+    channels: list[HamlibChannel] = Field(default_factory=list)
+
+
+class ToneRemoteRadio(_RadioBase):
+    kind: Literal["tone-remote"]
+    tx_output: NonEmptyStr  # an audio.channels key
+    rx_input: str = ""  # an audio.channels key, or "" for none
+    function_hz: PositiveHz = 1950.0
+    monitor_hz: PositiveHz = 2050.0
+    guard_hz: PositiveHz = 2175.0
+    functions: dict[str, PositiveHz] = Field(default_factory=dict)  # function name -> tone Hz
+
+
+Radio = Annotated[Union[SimRadio, SerialRadio, HamlibRadio, ToneRemoteRadio], Field(discriminator="kind")]
+
+
+# --- inputs (PTT sources and the like) -----------------------------------------------------------
+
+
+class _InputBase(_Strict):
+    id: DeviceId
+    action: Literal["ptt", "headset-ptt", "monitor", "jackbox"] = "ptt"
+
+
+class SimInput(_InputBase):
+    kind: Literal["sim"]
+    presses: list[FloatPair] = Field(default_factory=list)  # (start_s, hold_s)
+    seed: int | None = None
+
+    @field_validator("presses")
+    @classmethod
+    def _sane_presses(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for start_s, hold_s in value:
+            if start_s < 0 or hold_s <= 0:
+                raise ValueError(f"each press is [start_s >= 0, hold_s > 0], got [{start_s}, {hold_s}]")
+        return value
+
+
+class SerialLineInput(_InputBase):
+    kind: Literal["serial-line"]
+    url: NonEmptyStr
+    line: Literal["cts", "dsr", "cd", "ri"] = "cts"
+    active_high: bool = True
+    debounce_ms: Annotated[float, Field(ge=0, le=1000)] = 10.0
+
+
+class MidiInput(_InputBase):
+    kind: Literal["midi"]
+    port: NonEmptyStr  # substring of the MIDI port name
+    note: MidiNumber | None = None
+    cc: MidiNumber | None = None
+    channel: Annotated[int, Field(ge=1, le=16)] | None = None  # None = any channel
+
+    @model_validator(mode="after")
+    def _note_xor_cc(self) -> "MidiInput":
+        if (self.note is None) == (self.cc is None):
+            raise ValueError("set exactly one of 'note' or 'cc'")
+        return self
+
+
+class EvdevInput(_InputBase):
+    kind: Literal["evdev"]
+    device: NonEmptyStr  # /dev/input path or name substring
+    key: NonEmptyStr = "KEY_F13"
+
+
+class KeyboardInput(_InputBase):
+    kind: Literal["keyboard"]
+    key: NonEmptyStr = "Space"  # Qt key name, e.g. "F12", "Space"
+
+
+Input = Annotated[
+    Union[SimInput, SerialLineInput, MidiInput, EvdevInput, KeyboardInput], Field(discriminator="kind")
+]
+
+
+# --- ALI link, phone system, lookup files --------------------------------------------------------
+
+
+class Ali(_Strict):
+    id: DeviceId = "ali"
+    # pyserial URL / device path, "tcp-listen://HOST:PORT", or "sim://phone".
+    url: NonEmptyStr
+    baudrate: Annotated[int, Field(ge=50, le=921600)] = 9600
+    bytesize: Annotated[int, Field(ge=5, le=8)] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: float = 1
+    layout: NonEmptyStr = "raw"
+    bcc: bool = True  # a block check byte follows ETX
+    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 90.0
+
+    @field_validator("stopbits")
+    @classmethod
+    def _serial_stopbits(cls, value: float) -> float:
+        if value not in (1, 1.5, 2):
+            raise ValueError(f"expected 1, 1.5 or 2, got {value:g}")
+        return value
+
+
+class SimPhone(_Strict):
+    id: DeviceId = "phone"
+    kind: Literal["sim"]
+    calls_per_minute: Annotated[float, Field(ge=0)] = 1.5
+    abandon_after_s: Annotated[float, Field(gt=0)] = 40.0
+    seed: int | None = None
+    transport: Literal["memory", "pty"] = "memory"
+    # `false` turns rebids off.
+    rebid_after_s: Annotated[Annotated[float, Field(gt=0)] | None, BeforeValidator(_false_means_none)] = 12.0
+    jitter_ms: Annotated[float, Field(ge=0)] = 5.0
+
+
+class NoPhone(_Strict):
+    id: DeviceId = "phone"
+    kind: Literal["none"]
+
+
+Phone = Annotated[Union[SimPhone, NoPhone], Field(discriminator="kind")]
+
+
+class LookupFile(_Strict):
+    # CSV path; "" = none. Relative paths are relative to the profile file's folder.
+    file: str = ""
+
+
+# --- the profile ---------------------------------------------------------------------------------
+
+
+class Profile(_Strict):
+    schema_version: Annotated[int, Field(ge=1)] = CURRENT_SCHEMA_VERSION
+    position: Position
+    storage: Storage = Field(default_factory=Storage)
+    audio: Audio = Field(default_factory=Audio)
+    radios: list[Radio] = Field(default_factory=list)
+    inputs: list[Input] = Field(default_factory=list)
+    ali: Ali | None = None
+    phone: Phone | None = None
+    directory: LookupFile = Field(default_factory=LookupFile)
+    registry: LookupFile = Field(default_factory=LookupFile)
+
+    # The file this profile was read from; set by app.config.load, None for profiles built in code.
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
+
+    @property
+    def profile_dir(self) -> Path | None:
+        return self._source_path.parent if self._source_path is not None else None
+
+    def resolved_path(self, p: str) -> Path | None:
+        """A path setting made usable: "" -> None, ~ expanded, relative -> against the profile's folder."""
+        if not p:
+            return None
+        path = Path(p).expanduser()
+        if path.is_absolute() or self.profile_dir is None:
+            return path
+        return self.profile_dir / path
+
+    def device_ids(self) -> list[str]:
+        """Every device id in the profile: radios, inputs, then the ALI link and phone system if present."""
+        ids = [radio.id for radio in self.radios] + [source.id for source in self.inputs]
+        if self.ali is not None:
+            ids.append(self.ali.id)
+        if self.phone is not None:
+            ids.append(self.phone.id)
+        return ids
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value > CURRENT_SCHEMA_VERSION:
+            raise ValueError(
+                f"profile is for a newer console (schema {value}); this version reads schema {CURRENT_SCHEMA_VERSION}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Profile":
+        problems = self._duplicate_id_problems() + self._tone_remote_channel_problems()
+        if problems:
+            # One error carrying every problem: the loader reports each at its own field.
+            summary = "; ".join(f"{field}: {message}" for field, message in problems)
+            raise PydanticCustomError("profile_conflict", "{summary}", {"summary": summary, "problems": problems})
+        return self
+
+    def _duplicate_id_problems(self) -> list[tuple[str, str]]:
+        owners: dict[str, str] = {}  # id -> field that first used it
+        places = [(f"radios[{i}].id", radio.id) for i, radio in enumerate(self.radios)]
+        places += [(f"inputs[{i}].id", source.id) for i, source in enumerate(self.inputs)]
+        problems: list[tuple[str, str]] = []
+        for field, device_id in places:
+            if device_id in RESERVED_IDS:
+                problems.append((field, f"id {device_id!r} is reserved for {RESERVED_IDS[device_id]}; choose another"))
+            elif device_id in owners:
+                problems.append((field, f"duplicate id {device_id!r}: {owners[device_id]} and {field} both use it"))
+            else:
+                owners[device_id] = field
+        for field, link in (("ali.id", self.ali), ("phone.id", self.phone)):
+            if link is not None and link.id in owners:
+                problems.append((field, f"duplicate id {link.id!r}: {owners[link.id]} and {field} both use it"))
+            elif link is not None:
+                owners[link.id] = field
+        return problems
+
+    def _tone_remote_channel_problems(self) -> list[tuple[str, str]]:
+        known = sorted(self.audio.channels)
+        known_text = ", ".join(known) if known else "none defined"
+        problems: list[tuple[str, str]] = []
+        for i, radio in enumerate(self.radios):
+            if not isinstance(radio, ToneRemoteRadio):
+                continue
+            for setting, endpoint in (("tx_output", radio.tx_output), ("rx_input", radio.rx_input)):
+                if endpoint and endpoint not in self.audio.channels:
+                    problems.append(
+                        (
+                            f"radios[{i}].{setting}",
+                            f"{endpoint!r} is not in [audio.channels] (known: {known_text})",
+                        )
+                    )
+        return problems

@@ -1,0 +1,205 @@
+"""Composition of one dispatch position: builds every driver and service from a profile, runs the
+services on one control thread, and gives the GUI (or the CLI, or a test) one object to talk to.
+
+``Position`` lives on the thread that made it (the GUI thread). It never blocks on the control
+thread: commands go out as queued signals, snapshots come back as queued signals and are kept as
+``console``, ``calls`` and ``status`` for a first render.
+
+Shutdown order, each step bounded in time and logged when it overruns:
+1. every transmitter is unkeyed directly through its driver (the fail-safe must not wait on a busy
+   control thread), 2. the control thread finishes (console shutdown, last log records),
+3. every transmitter is unkeyed again, 4. drivers stop, 5. the store writer drains and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.calls.service import CallsService
+from app.config import Profile, storage_path
+from app.console.service import ConsoleService
+from app.control import ControlHub, DeviceBridge
+from app.drivers import Built, build_input, build_phone_and_ali, build_radio
+from app.eventlog import EventLog
+from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, StatusSnapshot
+from app.status import StatusService
+from app.store import StoreWriter
+from hardware.events import LinkState
+
+log = logging.getLogger(__name__)
+
+
+class Position(QObject):
+    console_changed = Signal(object)  # ConsoleSnapshot
+    calls_changed = Signal(object)  # CallsSnapshot
+    status_changed = Signal(object)  # StatusSnapshot
+    event_logged = Signal(object)  # LoggedEvent
+
+    # Commands, queued to the control thread.
+    _select = Signal(str, bool)
+    _ptt = Signal(str, bool)
+    _answer = Signal(object)
+    _release = Signal()
+    _shutdown = Signal()
+    _store_error = Signal(str)  # emitted on the store writer's thread
+
+    def __init__(self, profile: Profile, *, profile_path: str = "", demo: bool = False,
+                 data_path: Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.data_path = Path(data_path) if data_path else storage_path(profile)
+        self.info = PositionInfo(profile.position.name, profile.position.role, profile.position.site,
+                                 profile_path, demo, str(self.data_path))
+        self.console = ConsoleSnapshot()
+        self.calls = CallsSnapshot()
+        self.status = StatusSnapshot()
+        self.store: StoreWriter | None = None
+        self.built: list[Built] = []
+        self.hub: ControlHub | None = None
+        self._thread: QThread | None = None
+        self._started = False
+        self._stopped = False
+
+    # -- commands (any caller on this object's thread) -----------------------------------------
+    def select_channel(self, channel_id: str, exclusive: bool = True) -> None:
+        self._select.emit(channel_id, exclusive)
+
+    def ptt(self, source: str, pressed: bool) -> None:
+        self._ptt.emit(source, pressed)
+
+    def answer_call(self, call_id: int | None = None) -> None:
+        self._answer.emit(call_id)
+
+    def release_call(self) -> None:
+        self._release.emit()
+
+    def driver(self, device_id: str) -> Any:
+        """The driver object of a device (technician tools, tests)."""
+        return next((b.driver for b in self.built if b.id == device_id), None)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.store = StoreWriter(self.data_path, on_error=self._store_error.emit)
+        self.store.start()  # raises StoreError naming the file if the database cannot be used
+
+        self._thread = QThread()
+        self._thread.setObjectName("control")
+        bridge = DeviceBridge()
+        profile = self.profile
+        radios = [build_radio(r, bridge.sink) for r in profile.radios]
+        inputs = [build_input(i, bridge.sink) for i in profile.inputs]
+        phone, ali = build_phone_and_ali(profile, bridge.sink)
+        self.built = radios + inputs + [b for b in (phone, ali) if b is not None]
+
+        events = EventLog(self.store)
+        status = StatusService()
+        status.declare("store", "Event store", "store", LinkState.UP.value, str(self.data_path))
+        for b in self.built:
+            state = LinkState.FAULT.value if b.problem else ("up" if b.driver_kind == "keyboard" else "unknown")
+            detail = b.problem or ("in this window" if b.driver_kind == "keyboard" else "")
+            status.declare(b.id, b.label, b.kind, state, detail)
+        ptt_inputs = {i.id for i in profile.inputs if i.action in ("ptt", "headset-ptt")}
+        console = ConsoleService([(b.id, b.label, b.driver_kind, b.driver) for b in radios], events,
+                                 ptt_inputs=ptt_inputs | {"console", "keyboard"})
+        phone_driver = phone.driver if phone is not None else None
+        calls = CallsService(
+            events, self.store,
+            ali_device=ali.id if ali else "",
+            bcc=profile.ali.bcc if profile.ali else True,
+            phone_answer=phone_driver.answer if phone_driver else None,
+            phone_release=phone_driver.release if phone_driver else None,
+        )
+        hub = ControlHub(console, calls, status, events, ali_device=ali.id if ali else "",
+                         heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
+        self._store_error.connect(hub.on_store_error)
+        for obj in (bridge, events, status, console, calls, hub):
+            obj.moveToThread(self._thread)
+        self._keep = (bridge, events, status, console, calls)  # Python must keep the wrappers alive
+        self.hub = hub
+
+        bridge.event.connect(hub.on_device_event)
+        console.changed.connect(self._on_console)
+        calls.changed.connect(self._on_calls)
+        status.changed.connect(self._on_status)
+        events.logged.connect(self.event_logged)
+        self._select.connect(console.select_channel)
+        self._ptt.connect(console.ptt)
+        self._answer.connect(calls.answer_call)
+        self._release.connect(calls.release_call)
+        self._shutdown.connect(hub.shutdown)
+        self._thread.started.connect(hub.start)
+        self.console, self.calls, self.status = console.snapshot(), calls.snapshot(), status.snapshot()
+
+        self._thread.start()
+        for b in self.built:
+            if b.driver is not None:
+                b.driver.start()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Stop everything in order; True when every thread stopped in time. Idempotent."""
+        if not self._started or self._stopped:
+            return True
+        self._stopped = True
+        clean = True
+        self._unkey_all()
+        if self._thread is not None:
+            self._shutdown.emit()
+            self._thread.quit()
+            if not self._thread.wait(int(timeout * 1000)):
+                log.warning("control thread did not stop within %.1f s", timeout)
+                clean = False
+        self._unkey_all()
+        for b in self.built:
+            if b.driver is not None and not b.driver.stop(timeout):
+                clean = False
+            for stopper in b.stoppers:
+                stopper()
+        if self.store is not None and not self.store.stop(timeout):
+            clean = False
+        return clean
+
+    def unkey_all(self) -> None:
+        """Fail-safe: drop every transmitter now, from any thread (signal handlers, excepthook)."""
+        self._unkey_all()
+
+    def _unkey_all(self) -> None:
+        for b in self.built:
+            if b.kind == "radio" and b.driver is not None:
+                try:
+                    b.driver.key(False)
+                except Exception:  # noqa: BLE001 - keep unkeying the others
+                    log.exception("could not unkey %s", b.id)
+
+    # -- snapshots from the control thread --------------------------------------------------------
+    @Slot(object)
+    def _on_console(self, snap: ConsoleSnapshot) -> None:
+        self.console = snap
+        self.console_changed.emit(snap)
+
+    @Slot(object)
+    def _on_calls(self, snap: CallsSnapshot) -> None:
+        self.calls = snap
+        self.calls_changed.emit(snap)
+
+    @Slot(object)
+    def _on_status(self, snap: StatusSnapshot) -> None:
+        self.status = snap
+        self.status_changed.emit(snap)
+
+
+def wait_until(predicate, timeout: float = 5.0, step: float = 0.005) -> bool:
+    """For headless callers without an event loop of their own: poll ``predicate``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

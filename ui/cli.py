@@ -1,0 +1,144 @@
+"""The ``dispatch-console`` command: the GUI by default, headless subcommands for technicians and tests.
+
+Headless subcommands never import QtWidgets (a test checks it), so they run on a machine with no
+display. Every capability here calls the same services the GUI uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from app import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _profile_options() -> argparse.ArgumentParser:
+    """--config/--demo, accepted before or after a subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="position profile (TOML); default: the user config folder")
+    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help="use the demo profile (simulated hardware)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dispatch-console",
+        description="Dispatch console for 9-1-1 and public-safety positions. With no command, starts the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"dispatch-console {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="position profile (TOML); default: the user config folder")
+    parser.add_argument("--demo", action="store_true", help="start on the demo profile (simulated hardware)")
+    parser.add_argument("--role", choices=("dispatcher", "calltaker", "technician"), help="first view to show")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    config = sub.add_parser("config", help="position profile tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser("check", help="validate a profile; prints each error with its field, exits 2")
+    check.add_argument("file", metavar="FILE")
+    config_sub.add_parser("path", help="print where the console looks for its profile and data")
+
+    logcmd = sub.add_parser("log", help="the position's event log")
+    log_sub = logcmd.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    tail = log_sub.add_parser("tail", parents=[_profile_options()], help="print the last events")
+    tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    tail.add_argument("--db", metavar="FILE", help="read this database instead of the profile's")
+
+    bench = sub.add_parser("bench", help="measurements that print figures")
+    bench_sub = bench.add_subparsers(dest="bench_command", metavar="KIND", required=True)
+    soak = bench_sub.add_parser("soak", help="run the demo position headless and report memory and threads")
+    soak.add_argument("--seconds", type=float, default=60.0)
+    soak.add_argument("--speed", type=float, default=20.0, help="simulated traffic multiplier (default 20)")
+    soak.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
+    )
+    if args.command == "config":
+        return _config(args)
+    if args.command == "log":
+        return _log(args)
+    if args.command == "bench":
+        return _bench(args)
+    from ui.startup import main_gui  # the only path that loads QtWidgets
+
+    return main_gui(config=args.config, demo=args.demo, role=args.role)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from app.config import check_profile, config_dir, data_dir, default_profile_path
+
+    if args.config_command == "check":
+        code, lines = check_profile(args.file)
+        stream = sys.stdout if code == 0 else sys.stderr
+        for line in lines:
+            print(line, file=stream)
+        return code
+    print(f"profile:     {default_profile_path()}")
+    print(f"config dir:  {config_dir()}")
+    print(f"data dir:    {data_dir()}")
+    return EXIT_OK
+
+
+def resolve_profile(config: str | None, demo: bool):
+    """(profile, path, is_demo) from the command line; raises ProfileError, FileNotFoundError."""
+    from app.config import default_profile_path, demo_profile_path, load_demo_profile, load_profile
+
+    if demo:
+        return load_demo_profile(), demo_profile_path(), True
+    path = Path(config) if config else default_profile_path()
+    if not config and not path.exists():
+        raise FileNotFoundError(path)
+    return load_profile(path), path, False
+
+
+def _log(args: argparse.Namespace) -> int:
+    from app.config import ProfileError, storage_path
+    from app.store import StoreError, format_event, tail_events
+
+    if args.db:
+        db = Path(args.db)
+    else:
+        try:
+            profile, _, _ = resolve_profile(args.config, args.demo)
+        except ProfileError as err:
+            print(err, file=sys.stderr)
+            return EXIT_USAGE
+        except FileNotFoundError as err:
+            print(f"no position profile at {err.args[0]}; use --config FILE, --demo or --db FILE", file=sys.stderr)
+            return EXIT_USAGE
+        db = storage_path(profile)
+    if not db.exists():
+        print(f"no event log yet at {db}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        rows = tail_events(db, max(0, args.n))
+    except StoreError as err:
+        print(err, file=sys.stderr)
+        return EXIT_ERROR
+    for row in rows:
+        print(format_event(row))
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.bench_command == "soak":
+        from app.bench.soak import run_soak_cli
+
+        return run_soak_cli(seconds=args.seconds, speed=args.speed, as_json=args.json)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
