@@ -7,6 +7,7 @@ queues to the control thread, so console state is only ever touched by one threa
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -62,13 +63,15 @@ class ControlHub(QObject):
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._ali_up_since: float | None = None
         self.events_routed = 0
+        self.thread_ident: int | None = None  # the control thread, once started
         self._heartbeat_timer = QTimer(self)
-        self._heartbeat_timer.setInterval(1000)
+        self._heartbeat_timer.setInterval(int(min(1000.0, heartbeat_timeout_s * 500)))
         self._heartbeat_timer.timeout.connect(self._check_heartbeat)
 
     @Slot()
     def start(self) -> None:
         """Runs on the control thread once it starts."""
+        self.thread_ident = threading.get_ident()
         if self.ali_device:
             self._heartbeat_timer.start()
         self.events.log("position.start", source="console")
@@ -85,6 +88,7 @@ class ControlHub(QObject):
         self.events_routed += 1
         if isinstance(ev, BytesReceived):
             self.calls.on_bytes(ev)
+            self._check_heartbeat()  # a frame brings a silent link back at once
         elif isinstance(ev, CarrierChanged):
             self.console.on_carrier(ev)
         elif isinstance(ev, InputChanged):

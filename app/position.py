@@ -61,6 +61,7 @@ class Position(QObject):
         self.store: StoreWriter | None = None
         self.built: list[Built] = []
         self.hub: ControlHub | None = None
+        self.bridge: DeviceBridge | None = None
         self._thread: QThread | None = None
         self._started = False
         self._stopped = False
@@ -77,6 +78,10 @@ class Position(QObject):
 
     def release_call(self) -> None:
         self._release.emit()
+
+    @property
+    def control_thread_ident(self) -> int | None:
+        return self.hub.thread_ident if self.hub else None
 
     def driver(self, device_id: str) -> Any:
         """The driver object of a device (technician tools, tests)."""
@@ -124,6 +129,7 @@ class Position(QObject):
             obj.moveToThread(self._thread)
         self._keep = (bridge, events, status, console, calls)  # Python must keep the wrappers alive
         self.hub = hub
+        self.bridge = bridge
 
         bridge.event.connect(hub.on_device_event)
         console.changed.connect(self._on_console)
@@ -149,14 +155,14 @@ class Position(QObject):
             return True
         self._stopped = True
         clean = True
-        self._unkey_all()
+        self._unkey_all("shutdown")
         if self._thread is not None:
             self._shutdown.emit()
             self._thread.quit()
             if not self._thread.wait(int(timeout * 1000)):
                 log.warning("control thread did not stop within %.1f s", timeout)
                 clean = False
-        self._unkey_all()
+        self._unkey_all("shutdown")
         for b in self.built:
             if b.driver is not None and not b.driver.stop(timeout):
                 clean = False
@@ -166,17 +172,25 @@ class Position(QObject):
             clean = False
         return clean
 
-    def unkey_all(self) -> None:
+    def unkey_all(self, reason: str) -> None:
         """Fail-safe: drop every transmitter now, from any thread (signal handlers, excepthook)."""
-        self._unkey_all()
+        self._unkey_all(reason)
 
-    def _unkey_all(self) -> None:
+    def _unkey_all(self, reason: str) -> None:
         for b in self.built:
-            if b.kind == "radio" and b.driver is not None:
+            if b.kind != "radio" or b.driver is None:
+                continue
+            was_keyed = getattr(b.driver, "keyed", True)  # a driver that cannot tell is assumed keyed
+            try:
+                b.driver.key(False)
+            except Exception:  # noqa: BLE001 - keep unkeying the others
+                log.exception("could not unkey %s", b.id)
+                continue
+            if was_keyed and self.store is not None:
                 try:
-                    b.driver.key(False)
-                except Exception:  # noqa: BLE001 - keep unkeying the others
-                    log.exception("could not unkey %s", b.id)
+                    self.store.log_event("ptt.unkey", channel=b.id, source="failsafe", detail=reason)
+                except Exception:  # noqa: BLE001 - the store may already be closed; the unkey is what matters
+                    log.warning("fail-safe unkey of %s (%s) not logged", b.id, reason)
 
     # -- snapshots from the control thread --------------------------------------------------------
     @Slot(object)

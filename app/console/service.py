@@ -121,6 +121,9 @@ class ConsoleService(QObject):
             if ch.driver is not None:
                 ch.driver.key(False)
             self._events.log("ptt.unkey", channel=ev.device, source="console", detail="late key confirmation")
+        if not ev.keyed and ch.view.transmitting and wanted:
+            # The radio dropped out of transmit on its own while someone still holds PTT.
+            self._events.log("ptt.unkey", channel=ev.device, source=ev.device, detail="radio reported unkeyed")
         if ev.error:
             ch.view = replace(ch.view, key_pending=False, transmitting=False, failed_to_key=ev.error)
             self._events.log("ptt.failed", channel=ev.device, detail=ev.error)

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# One command to run the console or its tests from a clone, on Debian/Ubuntu. Each does its own set-up:
+#   packaging/dev.sh run [ARGS...]     install what the console needs, then start it (demo if no profile)
+#   packaging/dev.sh test [PYTEST...]  install what the tests need (system packages too), run the suite
+#   packaging/dev.sh setup [run|test]  only the set-up
+# System packages are installed with apt-get (as root, or through sudo). The Python packages go into
+# .venv/ in the clone; nothing else on the machine is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Libraries PySide6 and PortAudio load at run time.
+RUNTIME_PACKAGES=(
+  python3-venv libportaudio2 libasound2 libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
+  libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
+)
+# Real peers the tests talk to: a JACK server (dummy backend), Hamlib's rigctld, signalling decoders,
+# socat for serial-over-IP, Xvfb for screenshots, and the desktop-file/AppStream validators.
+TEST_PACKAGES=(
+  jackd2 libjack-jackd2-0 libhamlib-utils multimon-ng minimodem sox socat xvfb xauth
+  desktop-file-utils appstream
+)
+
+missing_packages() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+install_system_packages() {
+  local missing
+  missing=$(missing_packages "$@")
+  [ -z "$missing" ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    echo "dev.sh: these Debian/Ubuntu packages are needed but apt-get is not here: $missing" >&2
+    return 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "dev.sh: run as root or install sudo; needed: $missing" >&2; return 1; }
+    sudo="sudo"
+  fi
+  echo "dev.sh: installing system packages: $missing"
+  # jackd2 asks about real-time priority; the default answer is fine for tests.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+python_env() {
+  local extras="$1"
+  local python=${PYTHON:-python3}
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "dev.sh: Python 3.11 or newer is needed ($python is $("$python" --version 2>&1))" >&2; return 1; }
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  # Reinstall only when the project's dependencies changed.
+  local hash stamp
+  hash=$(sha256sum pyproject.toml | cut -c1-16)
+  stamp=".venv/.installed-$hash-${extras:-base}"
+  # A test install also serves the console (it is a superset), so `run` accepts any stamp of this hash.
+  if [ -z "$extras" ] && compgen -G ".venv/.installed-$hash-*" >/dev/null; then
+    return 0
+  fi
+  if [ ! -f "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    if [ -n "$extras" ]; then
+      .venv/bin/python -m pip install -q -e ".[$extras]"
+    else
+      .venv/bin/python -m pip install -q -e .
+    fi
+    rm -f .venv/.installed-*
+    touch "$stamp"
+  fi
+}
+
+setup() {
+  case "${1:-test}" in
+    run) install_system_packages "${RUNTIME_PACKAGES[@]}"; python_env "" ;;
+    test) install_system_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; python_env "test" ;;
+    *) echo "dev.sh: setup run|test" >&2; return 2 ;;
+  esac
+}
+
+command=${1:-run}
+shift || true
+case "$command" in
+  run)
+    setup run
+    exec .venv/bin/dispatch-console "$@"
+    ;;
+  test)
+    setup test
+    export QT_QPA_PLATFORM=offscreen
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  setup)
+    setup "${1:-test}"
+    ;;
+  *)
+    echo "usage: packaging/dev.sh run [ARGS...] | test [PYTEST ARGS...] | setup [run|test]" >&2
+    exit 2
+    ;;
+esac

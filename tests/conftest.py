@@ -1,0 +1,50 @@
+"""Shared test set-up: offscreen Qt, per-test config/data folders, and real peers that must exist in CI.
+
+pytest-qt provides one QApplication for the whole session (the ``qapp`` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# External programs the suite uses as independent peers, and the Debian package that has each.
+PEERS = {
+    "jackd": "jackd2",
+    "jack_lsp": "jackd2",
+    "rigctld": "libhamlib-utils",
+    "multimon-ng": "multimon-ng",
+    "minimodem": "minimodem",
+    "sox": "sox",
+    "socat": "socat",
+    "Xvfb": "xvfb",
+    "desktop-file-validate": "desktop-file-utils",
+    "appstreamcli": "appstream",
+}
+
+
+def require_peer(program: str) -> str:
+    """Path of ``program``; skips on a laptop without it, fails in CI (a green CI means it was tested)."""
+    path = shutil.which(program)
+    if path:
+        return path
+    message = f"{program} not found (Debian package {PEERS.get(program, '?')}); packaging/dev.sh test installs it"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Every test gets its own config and data folders: no test sees another's profile or database."""
+    config = tmp_path / "config"
+    data = tmp_path / "data"
+    monkeypatch.setenv("DISPATCH_CONSOLE_CONFIG_DIR", str(config))
+    monkeypatch.setenv("DISPATCH_CONSOLE_DATA_DIR", str(data))
+    return config, data
