@@ -92,7 +92,7 @@ class Position(QObject):
         if self._started:
             return
         self._started = True
-        self.store = StoreWriter(self.data_path, on_error=self._store_error.emit)
+        self.store = StoreWriter(self.data_path, on_error=self._report_store_error)
         self.store.start()  # raises StoreError naming the file if the database cannot be used
 
         self._thread = QThread()
@@ -191,6 +191,13 @@ class Position(QObject):
                     self.store.log_event("ptt.unkey", channel=b.id, source="failsafe", detail=reason)
                 except Exception:  # noqa: BLE001 - the store may already be closed; the unkey is what matters
                     log.warning("fail-safe unkey of %s (%s) not logged", b.id, reason)
+
+    def _report_store_error(self, message: str) -> None:
+        """Called on the writer's thread for every failed write attempt; the status bar shows it."""
+        try:
+            self._store_error.emit(message)
+        except RuntimeError:  # this object is being torn down; the writer has already logged it
+            pass
 
     # -- snapshots from the control thread --------------------------------------------------------
     @Slot(object)

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     soak = bench_sub.add_parser("soak", help="run the demo position headless and report memory and threads")
     soak.add_argument("--seconds", type=float, default=60.0)
     soak.add_argument("--speed", type=float, default=20.0, help="simulated traffic multiplier (default 20)")
+    soak.add_argument("--gui", action="store_true", help="with the main window (offscreen if no display)")
     soak.add_argument("--json", action="store_true")
     return parser
 
@@ -134,9 +135,9 @@ def _log(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.bench_command == "soak":
-        from app.bench.soak import run_soak_cli
+        from ui.bench import soak
 
-        return run_soak_cli(seconds=args.seconds, speed=args.speed, as_json=args.json)
+        return soak(args.seconds, args.speed, as_json=args.json, gui=args.gui)
     return EXIT_USAGE
 
 

@@ -17,15 +17,28 @@ from typing import Any
 
 CommitCallback = Callable[[int], None]
 
-INSERT_EVENT = "INSERT INTO events (wall, mono, kind, channel, source, detail) VALUES (?, ?, ?, ?, ?, ?)"
-INSERT_RAW_SPILL = "INSERT INTO raw_spills (wall, mono, device, data) VALUES (?, ?, ?, ?)"
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table the writer inserts into, and the columns a record supplies, in order."""
+
+    name: str
+    columns: tuple[str, ...]
+
+    def insert_sql(self, rows: int) -> str:
+        """One INSERT statement for ``rows`` rows (the writer inserts a run of records at once)."""
+        one_row = "(" + ", ".join("?" * len(self.columns)) + ")"
+        return f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES " + ", ".join([one_row] * rows)
+
+
+EVENTS = Table("events", ("wall", "mono", "kind", "channel", "source", "detail"))
+RAW_SPILLS = Table("raw_spills", ("wall", "mono", "device", "data"))
 
 
 @dataclass(slots=True)
 class PendingRecord:
     """One row to insert, and who to tell once it is committed."""
 
-    sql: str
+    table: Table
     params: tuple[Any, ...]
     on_committed: CommitCallback | None
 
@@ -75,7 +88,7 @@ def event_record(
         storable_text(source, "source"),
         storable_text(detail, "detail"),
     )
-    return PendingRecord(INSERT_EVENT, params, _callback(on_committed))
+    return PendingRecord(EVENTS, params, _callback(on_committed))
 
 
 def raw_spill_record(
@@ -90,7 +103,7 @@ def raw_spill_record(
         raise TypeError(f"raw spill data must be bytes, not {type(data).__name__}")
     wall, mono = _times(wall, mono)
     params = (wall, mono, storable_text(device, "device"), bytes(data))
-    return PendingRecord(INSERT_RAW_SPILL, params, _callback(on_committed))
+    return PendingRecord(RAW_SPILLS, params, _callback(on_committed))
 
 
 def storable_text(value: str, name: str) -> str:

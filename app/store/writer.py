@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from .pending import (
     PendingRecord,
     QueueItem,
     Stop,
+    Table,
     event_record,
     raw_spill_record,
 )
@@ -312,11 +313,19 @@ class StoreWriter:
         if self._conn is None:
             self._conn = self._open()
         conn = self._conn
+        max_params = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        row_ids: list[int] = []
         # IMMEDIATE: take the write lock up front, so a busy database fails here, not at COMMIT.
         conn.execute("BEGIN IMMEDIATE")
-        row_ids = [conn.execute(record.sql, record.params).lastrowid for record in records]
+        for table, run in _runs(records, max_params):
+            # One multi-row INSERT per run, not one per record: sqlite3 releases the GIL on every
+            # statement, and a thread submitting in a tight loop then starves this one of it.
+            params = [value for record in run for value in record.params]
+            last_id = conn.execute(table.insert_sql(len(run)), params).lastrowid
+            # AUTOINCREMENT gives the rows of one INSERT consecutive ids, since we hold the lock.
+            row_ids.extend(range(last_id - len(run) + 1, last_id + 1))  # type: ignore[operator]
         conn.execute("COMMIT")
-        return row_ids  # type: ignore[return-value]  # lastrowid is set after each INSERT
+        return row_ids
 
     def _recover(self, attempt: int) -> None:
         """Leave no half-written transaction behind; reopen the connection if it seems broken."""
@@ -368,6 +377,20 @@ class StoreWriter:
             conn.close()
         except sqlite3.Error:
             logger.warning("event store %s: closing the connection failed", self.path, exc_info=True)
+
+
+def _runs(records: list[PendingRecord], max_params: int) -> Iterator[tuple[Table, list[PendingRecord]]]:
+    """Split ``records``, keeping their order, into runs for one table that fit one statement."""
+    run: list[PendingRecord] = []
+    for record in records:
+        if run and (
+            record.table is not run[0].table or (len(run) + 1) * len(record.table.columns) > max_params
+        ):
+            yield run[0].table, run
+            run = []
+        run.append(record)
+    if run:
+        yield run[0].table, run
 
 
 class _StartReport:
