@@ -1,1 +1,1 @@
-
+"""Call-taker role: ringing lines, answer/release, location first."""

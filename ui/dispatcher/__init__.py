@@ -1,1 +1,1 @@
-
+"""Dispatcher role: channel tiles, multi-select, push-to-talk."""

@@ -1,1 +1,1 @@
-
+"""Technician role: device links, live event log, position files."""

@@ -1,0 +1,101 @@
+"""The Call-taker role: ringing lines, answer and release, and the location of the call in hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from app.snapshots import CallsSnapshot
+from ui.calltaker.active_call import ActiveCallPanel
+from ui.calltaker.history import CallHistory
+from ui.calltaker.ringing_list import RingingList
+from ui.widgets.plain import plain_label, set_plain
+from ui.widgets.style import set_style_state
+
+ANSWER_KEY_NAME = "F5"
+RELEASE_KEY_NAME = "F8"  # not next to F5: a fat-fingered release would hang up on a caller
+
+
+class CallTakerView(QWidget):
+    """Renders CallsSnapshots; sends answer_call and release_call to ``position``."""
+
+    def __init__(self, position: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("callTakerView")
+        self._position = position
+        self.snapshot = CallsSnapshot()
+
+        self.ringing_title: QLabel = plain_label("RINGING", object_name="panelTitle")
+        self.ringing_count: QLabel = plain_label(object_name="ringingCount")
+        self.ringing = RingingList(self)
+        self.ringing.answer_requested.connect(self.answer)
+        self.answer_button = QPushButton(f"ANSWER   {ANSWER_KEY_NAME}", self)
+        self.answer_button.setObjectName("answerButton")
+        self.answer_button.setToolTip(
+            f"Answer the picked ringing call, or the oldest one ({ANSWER_KEY_NAME}, works from every view)"
+        )
+        self.answer_button.clicked.connect(lambda: self.answer(self.ringing.chosen_call_id()))
+        self.release_button = QPushButton(f"RELEASE   {RELEASE_KEY_NAME}", self)
+        self.release_button.setObjectName("releaseButton")
+        self.release_button.setToolTip(f"Release the active call ({RELEASE_KEY_NAME}, in this view)")
+        self.release_button.clicked.connect(self.release)
+        for button in (self.answer_button, self.release_button):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys and clicks only; no stray Space
+
+        ringing_head = QHBoxLayout()
+        ringing_head.addWidget(self.ringing_title)
+        ringing_head.addStretch(1)
+        ringing_head.addWidget(self.ringing_count)
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        left.addLayout(ringing_head)
+        left.addWidget(self.ringing, 1)
+        left.addWidget(self.answer_button)
+        left.addWidget(self.release_button)
+        left_panel = QWidget(self)
+        left_panel.setObjectName("ringingPanel")
+        left_panel.setLayout(left)
+        left_panel.setMinimumWidth(320)
+        left_panel.setMaximumWidth(440)
+
+        self.active = ActiveCallPanel(self)
+        self.history = CallHistory(self)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.active)
+        right.addWidget(self.history)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        right.setSizes([640, 240])  # the history keeps room for about five recent calls
+        right.setChildrenCollapsible(False)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 16)
+        layout.setSpacing(16)
+        layout.addWidget(left_panel)
+        layout.addWidget(right, 1)
+
+        position.calls_changed.connect(self.render)
+        first = getattr(position, "calls", None)
+        self.render(first if first is not None else CallsSnapshot())
+
+    def render(self, snapshot: CallsSnapshot) -> None:
+        self.snapshot = snapshot
+        self.ringing.render(snapshot.ringing)
+        count = len(snapshot.ringing)
+        set_plain(self.ringing_count, f"{count} waiting" if count else "none")
+        set_style_state(self.ringing_count, "state", "ringing" if count else "none")
+        self.active.render(snapshot.active)
+        self.history.render(snapshot.recent, snapshot.unassigned_spills)
+        self.answer_button.setEnabled(bool(snapshot.ringing))
+        set_style_state(self.answer_button, "state", "ringing" if count else "none")
+        self.release_button.setEnabled(snapshot.active is not None)
+
+    def answer(self, call_id: int | None = None) -> None:
+        if self.snapshot.ringing:
+            self._position.answer_call(call_id)
+
+    def release(self) -> None:
+        if self.snapshot.active is not None:
+            self._position.release_call()

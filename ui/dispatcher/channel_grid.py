@@ -1,0 +1,73 @@
+"""Channel tiles in a grid that reflows to the window width, reusing tiles across snapshots."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
+
+from app.snapshots import ChannelView
+from ui.dispatcher.channel_tile import ChannelTile
+
+
+class ChannelGrid(QWidget):
+    tile_clicked = Signal(str, bool)  # channel id, toggle
+
+    MIN_TILE_WIDTH = 340  # narrower and a long channel name has to shrink below arm's-length size
+    MAX_COLUMNS = 6
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("channelGrid")
+        self._layout = QGridLayout()
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(12)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self._layout)
+        outer.addStretch(1)  # rows packed at the top, not spread over the height
+        self._tiles: dict[str, ChannelTile] = {}
+        self._order: list[str] = []
+        self._columns = 0
+
+    def tile(self, channel_id: str) -> ChannelTile | None:
+        return self._tiles.get(channel_id)
+
+    def tiles(self) -> list[ChannelTile]:
+        return [self._tiles[cid] for cid in self._order]
+
+    def render(self, channels: tuple[ChannelView, ...]) -> None:
+        order = [view.id for view in channels]
+        for gone in set(self._tiles) - set(order):
+            tile = self._tiles.pop(gone)
+            self._layout.removeWidget(tile)
+            tile.deleteLater()
+        for view in channels:
+            tile = self._tiles.get(view.id)
+            if tile is None:
+                tile = ChannelTile(view, self)
+                tile.clicked.connect(self.tile_clicked)
+                self._tiles[view.id] = tile
+            else:
+                tile.render(view)
+        if order != self._order:
+            self._order = order
+            self._place(force=True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place()
+
+    def _place(self, *, force: bool = False) -> None:
+        count = max(1, len(self._order))
+        columns = max(1, min(self.MAX_COLUMNS, count, self.width() // self.MIN_TILE_WIDTH))
+        if columns == self._columns and not force:
+            return
+        self._columns = columns
+        for tile in self._tiles.values():
+            self._layout.removeWidget(tile)
+        for index, cid in enumerate(self._order):
+            row, column = divmod(index, columns)
+            self._layout.addWidget(self._tiles[cid], row, column)
+        for column in range(self.MAX_COLUMNS):
+            self._layout.setColumnStretch(column, 1 if column < columns else 0)
