@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Libraries PySide6 and PortAudio load at run time.
+# Libraries PySide6 and PortAudio load at run time. "a|b" names one library whose package was renamed
+# (Ubuntu 24.04's 64-bit time_t transition): whichever is installed or installable is used.
 RUNTIME_PACKAGES=(
-  python3-venv libportaudio2 libasound2 libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
+  python3-venv libportaudio2 "libglib2.0-0t64|libglib2.0-0" libegl1 libgl1 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
 )
@@ -21,11 +22,26 @@ TEST_PACKAGES=(
   desktop-file-utils appstream
 )
 
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
 missing_packages() {
-  local pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  local entry alt found
+  for entry in "$@"; do
+    found=""
+    for alt in ${entry//|/ }; do is_installed "$alt" && found=1 && break; done
+    [ -n "$found" ] || echo "$entry"
   done
+}
+
+# The first alternative of "a|b" that apt can install (call after apt-get update).
+installable() {
+  local alt
+  for alt in ${1//|/ }; do
+    if apt-cache policy "$alt" 2>/dev/null | grep -q "Candidate: [^(]"; then echo "$alt"; return; fi
+  done
+  echo "${1%%|*}"  # let apt-get name the problem
 }
 
 install_system_packages() {
@@ -42,10 +58,11 @@ install_system_packages() {
     sudo="sudo"
   fi
   echo "dev.sh: installing system packages: $missing"
-  # jackd2 asks about real-time priority; the default answer is fine for tests.
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  # shellcheck disable=SC2086
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+  local entry chosen=()
+  for entry in $missing; do chosen+=("$(installable "$entry")"); done
+  # jackd2 asks about real-time priority; the default answer (no) is fine for tests.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${chosen[@]}"
 }
 
 python_env() {
