@@ -9,7 +9,7 @@ import signal
 import sys
 import traceback
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.config import ProfileError, config_dir, default_profile_path
@@ -17,6 +17,8 @@ from app.position import Position
 from app.store import StoreError
 from ui.cli import resolve_profile
 from ui.gui import run_gui
+from ui.main_window import THEME_KEY
+from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,9 @@ SETTINGS_FILE = "ui-state.ini"
 
 def main_gui(config: str | None, demo: bool, role: str | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings_path = config_dir() / SETTINGS_FILE
+    # Themed from the first dialog on: a white box is a glare in a dark dispatch room.
+    apply_theme(app, QSettings(str(settings_path), QSettings.Format.IniFormat).value(THEME_KEY))
     chosen = _choose_profile(config, demo)
     if chosen is None:
         return 1
@@ -39,7 +44,7 @@ def main_gui(config: str | None, demo: bool, role: str | None) -> int:
         position.stop()
         _error_box("The event store cannot be opened", str(err))
         return 1
-    return run_gui(position, settings_path=config_dir() / SETTINGS_FILE)
+    return run_gui(position, settings_path=settings_path)
 
 
 def _choose_profile(config: str | None, demo: bool):
