@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--speed", type=float, default=20.0, help="simulated traffic multiplier (default 20)")
     soak.add_argument("--gui", action="store_true", help="with the main window (offscreen if no display)")
     soak.add_argument("--json", action="store_true")
+
+    from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
+
+    add_ali_parser(sub)
     return parser
 
 
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         return _log(args)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "ali":
+        from ui.ali_cli import ali_command
+
+        return ali_command(args)
     from ui.startup import main_gui  # the only path that loads QtWidgets
 
     return main_gui(config=args.config, demo=args.demo, role=args.role)
