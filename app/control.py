@@ -64,6 +64,7 @@ class ControlHub(QObject):
         self._ali_up_since: float | None = None
         self.events_routed = 0
         self.thread_ident: int | None = None  # the control thread, once started
+        self.shutdown_done = threading.Event()  # set once shutdown() has run (waited on by Position.stop)
         self._heartbeat_timer = QTimer(self)
         self._heartbeat_timer.setInterval(int(min(1000.0, heartbeat_timeout_s * 500)))
         self._heartbeat_timer.timeout.connect(self._check_heartbeat)
@@ -82,6 +83,7 @@ class ControlHub(QObject):
         self._heartbeat_timer.stop()
         self.console.shutdown()
         self.events.log("position.stop", source="console")
+        self.shutdown_done.set()
 
     @Slot(object)
     def on_device_event(self, ev: DeviceEvent) -> None:

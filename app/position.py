@@ -158,6 +158,11 @@ class Position(QObject):
         self._unkey_all("shutdown")
         if self._thread is not None:
             self._shutdown.emit()
+            # quit() may end the loop before queued commands run: wait for the console's own
+            # shutdown first (bounded: a wedged control thread must not stop the rest).
+            if self.hub is not None and not self.hub.shutdown_done.wait(timeout):
+                log.warning("control thread did not run its shutdown within %.1f s", timeout)
+                clean = False
             self._thread.quit()
             if not self._thread.wait(int(timeout * 1000)):
                 log.warning("control thread did not stop within %.1f s", timeout)
