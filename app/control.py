@@ -6,7 +6,6 @@ queues to the control thread, so console state is only ever touched by one threa
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -28,7 +27,6 @@ from hardware.events import (
     RingChanged,
 )
 
-log = logging.getLogger(__name__)
 
 
 class DeviceBridge(QObject):

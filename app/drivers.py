@@ -7,13 +7,11 @@ instead of stopping the console.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hardware.events import EventSink
 
-log = logging.getLogger(__name__)
 
 SIM_PHONE_URL = "sim://phone"
 

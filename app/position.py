@@ -14,7 +14,6 @@ Shutdown order, each step bounded in time and logged when it overruns:
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -220,12 +219,3 @@ class Position(QObject):
         self.status = snap
         self.status_changed.emit(snap)
 
-
-def wait_until(predicate, timeout: float = 5.0, step: float = 0.005) -> bool:
-    """For headless callers without an event loop of their own: poll ``predicate``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()

@@ -7,7 +7,7 @@ Times named ``*_t`` are ``time.monotonic()``; times named ``*_wall`` are Unix se
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +103,3 @@ class PositionInfo:
     profile_path: str = ""
     demo: bool = False
     data_path: str = ""
-    extra: dict = field(default_factory=dict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Any, Callable
 
 from hardware.events import DeviceEvent, DeviceFault, EventSink
@@ -75,10 +76,10 @@ class DriverThread:
         fn(*args)
         return True
 
-    def run_commands_until(self, deadline: float, clock: Callable[[], float]) -> None:
-        """Serve commands until ``clock()`` reaches ``deadline`` or the thread is asked to stop."""
+    def run_commands_until(self, deadline: float) -> None:
+        """Serve commands until ``time.monotonic()`` reaches ``deadline`` or the thread is asked to stop."""
         while not self.stopping:
-            remaining = deadline - clock()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             self.wait_command(remaining)

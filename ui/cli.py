@@ -16,13 +16,16 @@ from app import __version__
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def _profile_options() -> argparse.ArgumentParser:
-    """--config/--demo, accepted before or after a subcommand."""
+def _profile_options(*, after_subcommand: bool) -> argparse.ArgumentParser:
+    """--config/--demo, accepted before a subcommand and (for those that read a profile) after it.
+
+    After a subcommand the defaults are suppressed, so an option given before it is not overwritten.
+    """
+    unset = {"default": argparse.SUPPRESS} if after_subcommand else {}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="position profile (TOML); default: the user config folder")
-    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
-                        help="use the demo profile (simulated hardware)")
+    common.add_argument("--config", metavar="FILE", help="position profile (TOML); default: the user config folder",
+                        **unset)
+    common.add_argument("--demo", action="store_true", help="use the demo profile (simulated hardware)", **unset)
     return common
 
 
@@ -30,10 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dispatch-console",
         description="Dispatch console for 9-1-1 and public-safety positions. With no command, starts the console.",
+        parents=[_profile_options(after_subcommand=False)],
     )
     parser.add_argument("--version", action="version", version=f"dispatch-console {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="position profile (TOML); default: the user config folder")
-    parser.add_argument("--demo", action="store_true", help="start on the demo profile (simulated hardware)")
     parser.add_argument("--role", choices=("dispatcher", "calltaker", "technician"), help="first view to show")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logcmd = sub.add_parser("log", help="the position's event log")
     log_sub = logcmd.add_subparsers(dest="log_command", metavar="ACTION", required=True)
-    tail = log_sub.add_parser("tail", parents=[_profile_options()], help="print the last events")
+    tail = log_sub.add_parser("tail", parents=[_profile_options(after_subcommand=True)], help="print the last events")
     tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
     tail.add_argument("--db", metavar="FILE", help="read this database instead of the profile's")
 

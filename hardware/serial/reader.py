@@ -7,14 +7,12 @@ down), the link is reported DOWN with the reason and reopened with exponential b
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, Callable
 
 from hardware.events import BytesReceived, EventSink, LinkChanged, LinkState, now
 from hardware.worker import DriverThread
 
-log = logging.getLogger(__name__)
 
 Opener = Callable[[], Any]  # returns an open object with read(n), close() and optionally in_waiting
 
@@ -53,7 +51,7 @@ class ByteStreamReader(DriverThread):
                 self._port = self._open()
             except Exception as exc:  # noqa: BLE001 - any failure to open is reported the same way
                 self.emit(LinkChanged(self.device_id, LinkState.DOWN, f"cannot open {self.describe}: {exc}"))
-                self.run_commands_until(time.monotonic() + backoff, time.monotonic)
+                self.run_commands_until(time.monotonic() + backoff)
                 backoff = min(backoff * 2, self.backoff_max)
                 continue
             self.emit(LinkChanged(self.device_id, LinkState.UP, f"open: {self.describe}"))
@@ -62,7 +60,7 @@ class ByteStreamReader(DriverThread):
             self._close_port()
             if not self.stopping:
                 self.emit(LinkChanged(self.device_id, LinkState.DOWN, f"{self.describe}: {reason}"))
-                self.run_commands_until(time.monotonic() + backoff, time.monotonic)
+                self.run_commands_until(time.monotonic() + backoff)
 
     def _read_until_failure(self, port: Any) -> str:
         while not self.stopping:

@@ -49,11 +49,11 @@ class SimulatedFootswitch(DriverThread):
         started = time.monotonic()
         # The script is a list of (start_s, hold_s); run it, then serve on-demand commands.
         for start_s, hold_s in self.presses:
-            self.run_commands_until(started + start_s, time.monotonic)
+            self.run_commands_until(started + start_s)
             if self.stopping:
                 return
             self._edge(True)
-            self.run_commands_until(time.monotonic() + hold_s, time.monotonic)
+            self.run_commands_until(time.monotonic() + hold_s)
             self._edge(False)
         while not self.stopping:
             self.wait_command(None)

@@ -8,7 +8,6 @@ served on the radio's own thread after a small random delay, as a real interface
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -19,7 +18,6 @@ from hardware.events import CarrierChanged, EventSink, KeyStateChanged, LinkChan
 from hardware.sim.speech import SpeechLikeSource
 from hardware.worker import DriverThread
 
-log = logging.getLogger(__name__)
 
 
 class SimulatedRadio(DriverThread):
@@ -87,7 +85,7 @@ class SimulatedRadio(DriverThread):
         self.emit(LinkChanged(self.device_id, LinkState.UP, "simulated"))
         while not self.stopping:
             gap = self._next_gap()
-            self.run_commands_until(time.monotonic() + gap, time.monotonic)
+            self.run_commands_until(time.monotonic() + gap)
             if self.stopping:
                 break
             if self.bursts_per_minute > 0:
@@ -113,7 +111,7 @@ class SimulatedRadio(DriverThread):
         self._jitter()
         self._carrier = True
         self.emit(CarrierChanged(self.device_id, True, now(), unit_id))
-        self.run_commands_until(time.monotonic() + seconds, time.monotonic)
+        self.run_commands_until(time.monotonic() + seconds)
         self._carrier = False
         self.emit(CarrierChanged(self.device_id, False, now(), unit_id))
 
