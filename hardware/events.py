@@ -84,6 +84,7 @@ class RingChanged:
     ringing: bool
     t: float = field(default_factory=now)
     call_ref: str = ""  # the phone system's reference for the call, when it gives one
+    ani: str = ""  # the calling number, when the ring carries it (CPE message, simulator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,23 @@ class Ali(_Strict):
     layout: NonEmptyStr = "raw"
     bcc: bool = True  # a block check byte follows ETX
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 90.0
+    # Reply ACK (0x06) to each good frame and NAK (0x15) to a bad block check, for CPE that expects it.
+    ack: bool = False
+    # The site's rebid request, sent to the CPE on the ALI port ("" = this site cannot rebid from here).
+    # TOML escapes write control bytes, e.g. "\u0002RB\u0003".
+    rebid_request: str = ""
+    # This position's number in the spill header; spills for other positions are not attached to calls
+    # here ("" = take every spill).
+    position_id: str = ""
+
+    @field_validator("rebid_request")
+    @classmethod
+    def _latin1(cls, value: str) -> str:
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as err:
+            raise ValueError(f"rebid_request must be single bytes (latin-1); {err.reason} at {err.start}") from None
+        return value
 
     @field_validator("stopbits")
     @classmethod
@@ -299,6 +316,50 @@ class LookupFile(_Strict):
     file: str = ""
 
 
+class Directory(LookupFile):
+    # How the Dial action transfers: "copy" puts the number on the clipboard for the phone set;
+    # "dtmf" dials it on the phone line through the audio engine.
+    dial: Literal["copy", "dtmf"] = "copy"
+
+
+_HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_hhmm(value: str) -> str:
+    if not _HHMM_RE.fullmatch(value):
+        raise ValueError(f"invalid time {value!r}: expected HH:MM on a 24-hour clock, e.g. '07:00'")
+    return value
+
+
+class Calls(_Strict):
+    # What tells the console a 9-1-1 line rings: the phone system's events ("phone"), a serial port's
+    # modem line ("ri", see ring_url/ring_line), an ALI frame arriving when no call is ringing
+    # ("frame"), or the call-taker's Ring button ("manual").
+    ring_source: Literal["phone", "ri", "frame", "manual"] = "phone"
+    ring_url: str = ""
+    ring_line: Literal["RI", "CTS", "DSR", "CD"] = "RI"
+    # Ask the CPE for a rebid every this many seconds while the location is wireless Phase I
+    # (needs ali.rebid_request); `false` = only when the call-taker presses Rebid.
+    auto_rebid_s: Annotated[Annotated[float, Field(ge=5)] | None, BeforeValidator(_false_means_none)] = None
+    # Start times of the centre's shifts, for the statistics ("07:00" and "19:00" = two 12-hour shifts).
+    shifts: list[Annotated[str, AfterValidator(_check_hhmm)]] = Field(default_factory=lambda: ["07:00", "19:00"])
+
+    @field_validator("shifts")
+    @classmethod
+    def _shifts(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one shift start time is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("shift start times must differ")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _ring_url_for_ri(self) -> "Calls":
+        if self.ring_source == "ri" and not self.ring_url:
+            raise ValueError("ring_source = \"ri\" needs ring_url: the serial port whose modem line rings")
+        return self
+
+
 # --- the profile ---------------------------------------------------------------------------------
 
 
@@ -311,7 +372,8 @@ class Profile(_Strict):
     inputs: list[Input] = Field(default_factory=list)
     ali: Ali | None = None
     phone: Phone | None = None
-    directory: LookupFile = Field(default_factory=LookupFile)
+    calls: Calls = Field(default_factory=Calls)
+    directory: Directory = Field(default_factory=Directory)
     registry: LookupFile = Field(default_factory=LookupFile)
 
     # The file this profile was read from; set by app.config.load, None for profiles built in code.

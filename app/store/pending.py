@@ -7,6 +7,7 @@ error for the caller, and nothing that reaches the queue can fail to be written 
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import threading
@@ -32,6 +33,7 @@ class Table:
 
 EVENTS = Table("events", ("wall", "mono", "kind", "channel", "source", "detail"))
 RAW_SPILLS = Table("raw_spills", ("wall", "mono", "device", "data"))
+CALL_EVENTS = Table("call_events", ("wall", "mono", "call_uid", "kind", "line", "detail"))
 
 
 @dataclass(slots=True)
@@ -104,6 +106,31 @@ def raw_spill_record(
     wall, mono = _times(wall, mono)
     params = (wall, mono, storable_text(device, "device"), bytes(data))
     return PendingRecord(RAW_SPILLS, params, _callback(on_committed))
+
+
+def call_event_record(
+    call_uid: str,
+    kind: str,
+    line: str,
+    detail: dict[str, Any],
+    wall: float | None,
+    mono: float | None,
+    on_committed: CommitCallback | None,
+) -> PendingRecord:
+    """A row for ``call_events``; ``detail`` is stored as JSON (checked here, in the caller's thread)."""
+    if not call_uid:
+        raise ValueError("a call event needs the call's uid")
+    wall, mono = _times(wall, mono)
+    text = json.dumps(detail, ensure_ascii=False, allow_nan=False, sort_keys=True)
+    params = (
+        wall,
+        mono,
+        storable_text(call_uid, "call_uid"),
+        storable_text(kind, "kind"),
+        storable_text(line, "line"),
+        storable_text(text, "detail"),
+    )
+    return PendingRecord(CALL_EVENTS, params, _callback(on_committed))
 
 
 def storable_text(value: str, name: str) -> str:

@@ -66,8 +66,54 @@ _V1_EVENT_LOG_AND_RAW_SPILLS = Migration(
     ),
 )
 
+_V2_CALLS_AND_REGISTRY = Migration(
+    version=2,
+    description="call timelines, callback outcomes and the special-needs registry",
+    steps=(
+        # One row per thing that happened to a call: ring, answer, spill, rebid_request, transfer,
+        # location_confirmed, release, abandon, callback_open, callback_outcome. The call's state is
+        # what its rows say, so the timeline, the callback list and the statistics share one record.
+        """CREATE TABLE call_events (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            wall     REAL NOT NULL,
+            mono     REAL,
+            call_uid TEXT NOT NULL,             -- unique across positions and restarts
+            kind     TEXT NOT NULL,
+            line     TEXT NOT NULL DEFAULT '',
+            detail   TEXT NOT NULL DEFAULT '{}' -- JSON object; keys depend on kind
+        )""",
+        "CREATE INDEX call_events_by_call ON call_events (call_uid, id)",
+        "CREATE INDEX call_events_by_kind_wall ON call_events (kind, wall)",
+        """CREATE TRIGGER call_events_append_only_update BEFORE UPDATE ON call_events
+           BEGIN SELECT RAISE(ABORT, 'call_events is append-only'); END""",
+        """CREATE TRIGGER call_events_append_only_delete BEFORE DELETE ON call_events
+           BEGIN SELECT RAISE(ABORT, 'call_events is append-only'); END""",
+        # Replaced as a whole by each import of the site's CSV (app.calls.registry).
+        """CREATE TABLE registry (
+            id          INTEGER PRIMARY KEY,
+            phone       TEXT NOT NULL DEFAULT '',   -- 10 digits, '' when the entry has none
+            address_key TEXT NOT NULL DEFAULT '',   -- normalized address, '' when none
+            address     TEXT NOT NULL DEFAULT '',   -- as written in the CSV
+            name        TEXT NOT NULL DEFAULT '',
+            category    TEXT NOT NULL DEFAULT '',
+            notes       TEXT NOT NULL DEFAULT '',
+            source_line INTEGER NOT NULL DEFAULT 0  -- CSV line, for the technician who fixes it
+        )""",
+        "CREATE INDEX registry_by_phone ON registry (phone)",
+        "CREATE INDEX registry_by_address ON registry (address_key)",
+        """CREATE TABLE registry_imports (
+            id     INTEGER PRIMARY KEY AUTOINCREMENT,
+            wall   REAL NOT NULL,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            rows   INTEGER NOT NULL,
+            problems TEXT NOT NULL DEFAULT ''
+        )""",
+    ),
+)
+
 #: Every migration, oldest first; versions run 1, 2, 3, ... without gaps.
-MIGRATIONS: tuple[Migration, ...] = (_V1_EVENT_LOG_AND_RAW_SPILLS,)
+MIGRATIONS: tuple[Migration, ...] = (_V1_EVENT_LOG_AND_RAW_SPILLS, _V2_CALLS_AND_REGISTRY)
 
 #: The schema version this code writes and expects.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -32,6 +32,7 @@ from .pending import (
     QueueItem,
     Stop,
     Table,
+    call_event_record,
     event_record,
     raw_spill_record,
 )
@@ -196,6 +197,20 @@ class StoreWriter:
         ``on_committed(raw_spills.id)`` is called from the writer thread after the row is committed.
         """
         self._submit(raw_spill_record(device, data, wall, mono, on_committed))
+
+    def log_call_event(
+        self,
+        call_uid: str,
+        kind: str,
+        *,
+        line: str = "",
+        detail: dict[str, Any] | None = None,
+        wall: float | None = None,
+        mono: float | None = None,
+        on_committed: CommitCallback | None = None,
+    ) -> None:
+        """Queue one row of a call's timeline (``detail`` must be JSON-serialisable)."""
+        self._submit(call_event_record(call_uid, kind, line, detail or {}, wall, mono, on_committed))
 
     @property
     def committed_count(self) -> int:

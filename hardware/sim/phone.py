@@ -144,7 +144,7 @@ class SimulatedPhoneSystem(DriverThread):
             record = self.records[record_index % len(self.records)]
         call = _SimCall(ref, line, record)
         self._calls[ref] = call
-        self.emit(RingChanged(self.device_id, line, True, now(), ref))
+        self.emit(RingChanged(self.device_id, line, True, now(), ref, record.ani))
         self._schedule(self.abandon_after_s, lambda: self._abandon(ref))
 
     def _abandon(self, ref: str) -> None:
