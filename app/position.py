@@ -13,6 +13,7 @@ Shutdown order, each step bounded in time and logged when it overruns:
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from app.config import Profile, storage_path
 from app.console.service import ConsoleService
 from app.control import ControlHub, DeviceBridge
 from app.drivers import Built, build_input, build_phone_and_ali, build_radio
+from app.ali.layouts import LayoutError, load_layout
 from app.eventlog import EventLog
 from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, StatusSnapshot
 from app.status import StatusService
@@ -43,7 +45,13 @@ class Position(QObject):
     _select = Signal(str, bool)
     _ptt = Signal(str, bool)
     _answer = Signal(object)
-    _release = Signal()
+    _release = Signal(bool)
+    _manual_ring = Signal(str)
+    _rebid = Signal()
+    _confirm_location = Signal()
+    _transfer = Signal(str, str, str)
+    _callback = Signal(str, str, str)
+    _load_callbacks = Signal(object)
     _shutdown = Signal()
     _store_error = Signal(str)  # emitted on the store writer's thread
 
@@ -75,8 +83,24 @@ class Position(QObject):
     def answer_call(self, call_id: int | None = None) -> None:
         self._answer.emit(call_id)
 
-    def release_call(self) -> None:
-        self._release.emit()
+    def release_call(self, hang_up: bool = False) -> None:
+        """Release the call in hand; ``hang_up`` puts it on the callback list."""
+        self._release.emit(hang_up)
+
+    def manual_ring(self, line: str = "MANUAL") -> None:
+        self._manual_ring.emit(line)
+
+    def request_rebid(self) -> None:
+        self._rebid.emit()
+
+    def confirm_location(self) -> None:
+        self._confirm_location.emit()
+
+    def record_transfer(self, name: str, number: str, method: str) -> None:
+        self._transfer.emit(name, number, method)
+
+    def record_callback(self, call_uid: str, outcome: str, note: str = "") -> None:
+        self._callback.emit(call_uid, outcome, note)
 
     @property
     def control_thread_ident(self) -> int | None:
@@ -114,13 +138,7 @@ class Position(QObject):
         console = ConsoleService([(b.id, b.label, b.driver_kind, b.driver) for b in radios], events,
                                  ptt_inputs=ptt_inputs | {"console", "keyboard"})
         phone_driver = phone.driver if phone is not None else None
-        calls = CallsService(
-            events, self.store,
-            ali_device=ali.id if ali else "",
-            bcc=profile.ali.bcc if profile.ali else True,
-            phone_answer=phone_driver.answer if phone_driver else None,
-            phone_release=phone_driver.release if phone_driver else None,
-        )
+        calls = self._build_calls(events, status, ali, phone_driver)
         hub = ControlHub(console, calls, status, events, ali_device=ali.id if ali else "",
                          heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
         self._store_error.connect(hub.on_store_error)
@@ -139,14 +157,56 @@ class Position(QObject):
         self._ptt.connect(console.ptt)
         self._answer.connect(calls.answer_call)
         self._release.connect(calls.release_call)
+        self._manual_ring.connect(calls.manual_ring)
+        self._rebid.connect(calls.request_rebid)
+        self._confirm_location.connect(calls.confirm_location)
+        self._transfer.connect(calls.record_transfer)
+        self._callback.connect(calls.record_callback)
+        self._load_callbacks.connect(calls.load_callbacks)
         self._shutdown.connect(hub.shutdown)
         self._thread.started.connect(hub.start)
         self.console, self.calls, self.status = console.snapshot(), calls.snapshot(), status.snapshot()
 
         self._thread.start()
+        self._load_callbacks.emit(self.data_path)  # queued: runs on the control thread
         for b in self.built:
             if b.driver is not None:
                 b.driver.start()
+
+    def _build_calls(self, events: EventLog, status: StatusService, ali: Built | None, phone_driver: Any) -> CallsService:
+        profile = self.profile
+        ali_cfg = profile.ali
+        layout, layout_problem = None, ""
+        if ali_cfg is not None:
+            try:
+                layout = load_layout(profile.resolved_path(ali_cfg.layout) if ali_cfg.layout.endswith(".toml")
+                                     else ali_cfg.layout)
+            except LayoutError as err:
+                # Spills still pop, as raw text carrying this reason; the event log has it too.
+                layout_problem = f"ALI layout {ali_cfg.layout!r} could not be loaded: {err}"
+                events.log("ali.layout.error", source=ali_cfg.id, detail=layout_problem)
+        ali_driver = ali.driver if ali is not None else None
+        return CallsService(
+            events, self.store,
+            ali_device=ali.id if ali else "",
+            bcc=ali_cfg.bcc if ali_cfg else True,
+            layout=layout,
+            layout_problem=layout_problem,
+            position_id=ali_cfg.position_id if ali_cfg else "",
+            ack=ali_cfg.ack if ali_cfg else False,
+            rebid_request=ali_cfg.rebid_request.encode("latin-1") if ali_cfg else b"",
+            auto_rebid_s=profile.calls.auto_rebid_s,
+            ring_source=profile.calls.ring_source,
+            transfer_method=profile.directory.dial,
+            operator=f"{_user_name()}@{profile.position.name}",
+            phone_answer=phone_driver.answer if phone_driver else None,
+            phone_release=phone_driver.release if phone_driver else None,
+            ali_send=getattr(ali_driver, "send", None),
+            match_registry=self._registry_matcher(events),
+        )
+
+    def _registry_matcher(self, events: EventLog) -> Any:
+        return None
 
     def stop(self, timeout: float = 3.0) -> bool:
         """Stop everything in order; True when every thread stopped in time. Idempotent."""
@@ -219,3 +279,10 @@ class Position(QObject):
         self.status = snap
         self.status_changed.emit(snap)
 
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers and services)
+        return "operator"

@@ -7,7 +7,12 @@ Times named ``*_t`` are ``time.monotonic()``; times named ``*_wall`` are Unix se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+EMPTY_RECORD: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +46,35 @@ class SpillView:
     kind: str  # "ali", "heartbeat", "status", "unparsed"
     bcc_ok: bool | None
     errors: tuple[str, ...] = ()
-    stored_id: int | None = None  # row id in the raw spill table once durable
+    stored_id: int | None = None  # row id in the event log once durable
+    # What the layout read (app.ali.parse RECORD_KEYS; absent fields None). Read-only mapping.
+    record: Mapping[str, Any] = field(default_factory=lambda: EMPTY_RECORD)
+    header: str | None = None
+    position: str | None = None  # the position field of the header, when the layout has one
+    layout: str = ""
+    seq: int = 0  # per position, in arrival order; tells two identical spills apart
+
+    def value(self, name: str) -> Any:
+        return self.record.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    wall: float
+    kind: str  # ring, answer, spill, rebid_request, transfer, location_confirmed, release, abandon, callback_*
+    text: str  # one plain line for the timeline list
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryFlag:
+    """A special-needs or premise registry entry that matches the call in hand."""
+
+    name: str
+    category: str
+    notes: str
+    address: str = ""
+    phone: str = ""
+    matched_on: str = ""  # "phone", "address", "phone+address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +86,51 @@ class CallView:
     answer_wall: float | None = None
     end_wall: float | None = None
     spills: tuple[SpillView, ...] = ()  # oldest first; the last one is current
+    uid: str = ""
+    ani: str = ""  # from the ring, when the phone system gave it; the spill's ANI is in the spill
+    timeline: tuple[TimelineEntry, ...] = ()
+    flags: tuple[RegistryFlag, ...] = ()
+    location_confirmed: bool = False
+    # Why the location must be confirmed with the caller ("" when it need not be): Phase I, no coordinates...
+    location_warning: str = ""
+    hang_up: bool = False
 
     @property
     def current_spill(self) -> SpillView | None:
         return self.spills[-1] if self.spills else None
+
+    @property
+    def number(self) -> str:
+        """The best number to call back: the spill's callback, its ANI, or the ring's ANI."""
+        spill = self.current_spill
+        if spill is not None:
+            for key in ("callback", "ani"):
+                value = spill.value(key)
+                if value:
+                    return str(value)
+        return self.ani
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttempt:
+    wall: float
+    outcome: str  # reached, no_answer, voicemail, sent_unit
+    who: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackView:
+    """A hang-up or abandoned call that must be called back, and what has been tried."""
+
+    call_uid: str
+    number: str
+    reason: str  # "abandoned" or "hang-up"
+    opened_wall: float
+    line: str = ""
+    location: str = ""  # one line: the last known address or coordinates
+    attempts: tuple[CallbackAttempt, ...] = ()
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +140,10 @@ class CallsSnapshot:
     recent: tuple[CallView, ...] = ()  # ended calls, newest first, bounded
     unassigned_spills: tuple[SpillView, ...] = ()  # spills that arrived with no call answered
     seq: int = 0
+    callbacks: tuple[CallbackView, ...] = ()  # open items first (oldest first), then recently closed
+    can_rebid: bool = False  # the site has a rebid request string and the ALI link can send it
+    manual_ring: bool = False  # ring source is the call-taker's Ring button
+    transfer_method: str = "copy"  # "copy" or "dtmf"
 
 
 @dataclass(frozen=True, slots=True)

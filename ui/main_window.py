@@ -9,7 +9,14 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from app.snapshots import CallsSnapshot
-from ui.calltaker.view import ANSWER_KEY_NAME, RELEASE_KEY_NAME, CallTakerView
+from ui.calltaker.view import (
+    ANSWER_KEY_NAME,
+    CONFIRM_KEY_NAME,
+    HANG_UP_KEY_NAME,
+    REBID_KEY_NAME,
+    RELEASE_KEY_NAME,
+    CallTakerView,
+)
 from ui.dispatcher.keyboard_ptt import KEYBOARD_PTT_KEY_NAME, KeyboardPtt
 from ui.dispatcher.view import DispatcherView
 from ui.roles import ROLE_KEYS, ROLES, role_index, role_key
@@ -30,7 +37,10 @@ def shortcuts_text() -> str:
     lines += [
         f"{KEYBOARD_PTT_KEY_NAME + ' (hold)':<14}Push to talk on the selected channels",
         f"{ANSWER_KEY_NAME:<14}Answer the oldest ringing call (from any view)",
+        f"{CONFIRM_KEY_NAME:<14}Location confirmed with the caller (Call-taker view)",
+        f"{REBID_KEY_NAME:<14}Rebid: ask for a fresh location (Call-taker view)",
         f"{RELEASE_KEY_NAME:<14}Release the active call (Call-taker view)",
+        f"{HANG_UP_KEY_NAME:<14}Caller hung up: release and put on the callback list (Call-taker view)",
         f"{THEME_TOGGLE_SHORTCUT:<14}Night / day theme",
         f"{'Ctrl+click':<14}Add or remove a channel from the multi-select",
     ]
@@ -131,7 +141,11 @@ class MainWindow(QMainWindow):
         snapshot = self.calltaker.snapshot
         self.answer_action.setEnabled(bool(snapshot.ringing))
         # Release only where the call is in view: never hang up on a caller you cannot see.
-        self.release_action.setEnabled(snapshot.active is not None and self.role == "calltaker")
+        in_view = snapshot.active is not None and self.role == "calltaker"
+        self.release_action.setEnabled(in_view)
+        self.hang_up_action.setEnabled(in_view)
+        self.confirm_action.setEnabled(in_view and bool(snapshot.active and snapshot.active.location_warning))
+        self.rebid_action.setEnabled(in_view and snapshot.can_rebid)
 
     # -- menus and shortcuts ---------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -167,8 +181,18 @@ class MainWindow(QMainWindow):
         self.release_action = QAction("Release active call", self)
         self.release_action.setShortcut(QKeySequence(RELEASE_KEY_NAME))
         self.release_action.triggered.connect(self.calltaker.release)
-        call_menu.addAction(self.answer_action)
-        call_menu.addAction(self.release_action)
+        self.confirm_action = QAction("Location confirmed with the caller", self)
+        self.confirm_action.setShortcut(QKeySequence(CONFIRM_KEY_NAME))
+        self.confirm_action.triggered.connect(self.calltaker.confirm_location)
+        self.rebid_action = QAction("Rebid (fresh location)", self)
+        self.rebid_action.setShortcut(QKeySequence(REBID_KEY_NAME))
+        self.rebid_action.triggered.connect(self.calltaker.rebid)
+        self.hang_up_action = QAction("Release as hang-up (call back)", self)
+        self.hang_up_action.setShortcut(QKeySequence(HANG_UP_KEY_NAME))
+        self.hang_up_action.triggered.connect(self.calltaker.release_as_hang_up)
+        for action in (self.answer_action, self.confirm_action, self.rebid_action, self.release_action,
+                       self.hang_up_action):
+            call_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")
         keys = QAction("Keyboard shortcuts", self)

@@ -1,4 +1,5 @@
-"""The Call-taker role: ringing lines, answer and release, and the location of the call in hand."""
+"""The Call-taker role: ringing lines, answer and release, the location of the call in hand, and below
+it the recent calls, stray spills, the callback list, the transfer directory and the statistics."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 
 from app.snapshots import CallsSnapshot
 from ui.calltaker.active_call import ActiveCallPanel
+from ui.calltaker.callback_list import CallbackList
 from ui.calltaker.history import CallHistory
 from ui.calltaker.ringing_list import RingingList
 from ui.widgets.plain import plain_label, set_plain
 from ui.widgets.style import set_style_state
 
 ANSWER_KEY_NAME = "F5"
+CONFIRM_KEY_NAME = "F6"
 RELEASE_KEY_NAME = "F8"  # not next to F5: a fat-fingered release would hang up on a caller
+HANG_UP_KEY_NAME = "F9"
+REBID_KEY_NAME = "F7"
 
 
 class CallTakerView(QWidget):
@@ -41,7 +46,17 @@ class CallTakerView(QWidget):
         self.release_button.setObjectName("releaseButton")
         self.release_button.setToolTip(f"Release the active call ({RELEASE_KEY_NAME}, in this view)")
         self.release_button.clicked.connect(self.release)
-        for button in (self.answer_button, self.release_button):
+        self.hang_up_button = QPushButton(f"HANG-UP · CALL BACK   {HANG_UP_KEY_NAME}", self)
+        self.hang_up_button.setObjectName("hangUpButton")
+        self.hang_up_button.setToolTip(
+            f"The caller hung up: release the call and put it on the callback list ({HANG_UP_KEY_NAME})")
+        self.hang_up_button.clicked.connect(self.release_as_hang_up)
+        self.ring_button = QPushButton("MARK RINGING", self)
+        self.ring_button.setObjectName("manualRingButton")
+        self.ring_button.setToolTip("A 9-1-1 line is ringing: start its answer timer (ring source: manual)")
+        self.ring_button.clicked.connect(lambda: self._position.manual_ring("MANUAL"))
+        self.ring_button.setVisible(False)
+        for button in (self.answer_button, self.release_button, self.hang_up_button, self.ring_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys and clicks only; no stray Space
 
         ringing_head = QHBoxLayout()
@@ -52,8 +67,10 @@ class CallTakerView(QWidget):
         left.setSpacing(10)
         left.addLayout(ringing_head)
         left.addWidget(self.ringing, 1)
+        left.addWidget(self.ring_button)
         left.addWidget(self.answer_button)
         left.addWidget(self.release_button)
+        left.addWidget(self.hang_up_button)
         left_panel = QWidget(self)
         left_panel.setObjectName("ringingPanel")
         left_panel.setLayout(left)
@@ -61,7 +78,12 @@ class CallTakerView(QWidget):
         left_panel.setMaximumWidth(440)
 
         self.active = ActiveCallPanel(self)
+        self.active.rebid_requested.connect(self.rebid)
+        self.active.location_confirmed.connect(self.confirm_location)
         self.history = CallHistory(self)
+        self.callbacks = CallbackList(self)
+        self.callbacks.outcome_chosen.connect(position.record_callback)
+        self.callbacks_tab = self.history.addTab(self.callbacks, "CALLBACKS")
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.active)
         right.addWidget(self.history)
@@ -86,11 +108,17 @@ class CallTakerView(QWidget):
         count = len(snapshot.ringing)
         set_plain(self.ringing_count, f"{count} waiting" if count else "none")
         set_style_state(self.ringing_count, "state", "ringing" if count else "none")
+        self.active.set_can_rebid(snapshot.can_rebid)
         self.active.render(snapshot.active)
         self.history.render(snapshot.recent, snapshot.unassigned_spills)
+        self.callbacks.render(snapshot.callbacks)
+        waiting = self.callbacks.open_count
+        self.history.setTabText(self.callbacks_tab, f"CALLBACKS ({waiting})" + (" ⚠" if waiting else ""))
         self.answer_button.setEnabled(bool(snapshot.ringing))
         set_style_state(self.answer_button, "state", "ringing" if count else "none")
         self.release_button.setEnabled(snapshot.active is not None)
+        self.hang_up_button.setEnabled(snapshot.active is not None)
+        self.ring_button.setVisible(snapshot.manual_ring)
 
     def answer(self, call_id: int | None = None) -> None:
         if self.snapshot.ringing:
@@ -98,4 +126,17 @@ class CallTakerView(QWidget):
 
     def release(self) -> None:
         if self.snapshot.active is not None:
-            self._position.release_call()
+            self._position.release_call(False)
+
+    def release_as_hang_up(self) -> None:
+        if self.snapshot.active is not None:
+            self._position.release_call(True)
+
+    def rebid(self) -> None:
+        if self.snapshot.active is not None and self.snapshot.can_rebid:
+            self._position.request_rebid()
+
+    def confirm_location(self) -> None:
+        active = self.snapshot.active
+        if active is not None and active.location_warning:
+            self._position.confirm_location()
