@@ -59,10 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--speed", type=float, default=20.0, help="simulated traffic multiplier (default 20)")
     soak.add_argument("--gui", action="store_true", help="with the main window (offscreen if no display)")
     soak.add_argument("--json", action="store_true")
+    ali_bench = bench_sub.add_parser(
+        "ali", help="spill-to-screen latency through a pseudo-terminal, and ALI parser throughput")
+    ali_bench.add_argument("--samples", type=int, default=200, help="spills to pop (default 200)")
+    ali_bench.add_argument("--spills", type=int, default=5000, help="spills for the throughput run (default 5000)")
+    ali_bench.add_argument("--json", action="store_true")
 
     from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
 
     add_ali_parser(sub)
+    from ui.stats_cli import add_stats_parser  # argparse only; the statistics load on use
+
+    add_stats_parser(sub, _profile_options(after_subcommand=True))
     return parser
 
 
@@ -82,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         from ui.ali_cli import ali_command
 
         return ali_command(args)
+    if args.command == "stats":
+        from ui.stats_cli import stats_command
+
+        return stats_command(args)
     from ui.startup import main_gui  # the only path that loads QtWidgets
 
     return main_gui(config=args.config, demo=args.demo, role=args.role)
@@ -148,6 +160,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ui.bench import soak
 
         return soak(args.seconds, args.speed, as_json=args.json, gui=args.gui)
+    if args.bench_command == "ali":
+        from ui.bench_ali import ali_bench
+
+        return ali_bench(max(1, args.samples), max(1, args.spills), as_json=args.json)
     return EXIT_USAGE
 
 
