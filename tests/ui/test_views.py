@@ -69,8 +69,23 @@ class Recorder(QObject):
     def answer_call(self, call_id: int | None = None) -> None:
         self.commands.append(("answer_call", call_id))
 
-    def release_call(self) -> None:
-        self.commands.append(("release_call",))
+    def release_call(self, hang_up: bool = False) -> None:
+        self.commands.append(("release_call", hang_up))
+
+    def manual_ring(self, line: str = "MANUAL") -> None:
+        self.commands.append(("manual_ring", line))
+
+    def request_rebid(self) -> None:
+        self.commands.append(("request_rebid",))
+
+    def confirm_location(self) -> None:
+        self.commands.append(("confirm_location",))
+
+    def record_transfer(self, name: str, number: str, method: str) -> None:
+        self.commands.append(("record_transfer", name, number, method))
+
+    def record_callback(self, call_uid: str, outcome: str, note: str = "") -> None:
+        self.commands.append(("record_callback", call_uid, outcome, note))
 
 
 def channels() -> tuple[ChannelView, ...]:
@@ -279,10 +294,10 @@ def test_answer_key_works_from_any_view_and_release_only_in_call_taker(qtbot, wi
     position.calls_changed.emit(CallsSnapshot(active=active))
     window.show_role("dispatcher")
     qtbot.keyClick(window, Qt.Key.Key_F8)
-    assert ("release_call",) not in position.commands
+    assert ("release_call", False) not in position.commands
     window.show_role("calltaker")
     qtbot.keyClick(window, Qt.Key.Key_F8)
-    assert ("release_call",) in position.commands
+    assert ("release_call", False) in position.commands
 
 
 # ---- settings --------------------------------------------------------------------------------------
