@@ -80,6 +80,7 @@ class ControlHub(QObject):
     def shutdown(self) -> None:
         self._heartbeat_timer.stop()
         self.console.shutdown()
+        self.calls.shutdown()
         self.events.log("position.stop", source="console")
         self.shutdown_done.set()
 

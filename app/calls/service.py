@@ -260,6 +260,11 @@ class CallsService(QObject):
                          detail=f"call {call_uid} by {self.operator}" + (f": {note}" if note else ""))
         self._publish()
 
+    @Slot()
+    def shutdown(self) -> None:
+        """On the control thread, before it stops: timers must be stopped by the thread that runs them."""
+        self._auto_rebid.stop()
+
     def load_callbacks(self, db_path: Any) -> None:
         """Open callback items from earlier sessions (called once at start, on the control thread)."""
         if self.callbacks.load(db_path):

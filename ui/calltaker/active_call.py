@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.snapshots import CallView, RegistryFlag, SpillView
 from ui.calltaker.location_block import LocationBlock
 from ui.widgets.plain import one_line, plain_label, set_plain, set_plain_text
-from ui.widgets.raw_text import RawTextView
+from ui.widgets.raw_text import RawTextView, broken_at_line_ends
 from ui.widgets.style import set_style_state
 from ui.widgets.times import clock_text, duration_text, seconds_between
 
@@ -261,7 +261,7 @@ class ActiveCallPanel(QFrame):
         self.errors_label.setText("\n".join(f"⚠ {one_line(error)}" for error in errors))  # PlainText label
         self.errors_label.setVisible(bool(errors))
         self.location.render(spill)
-        set_plain_text(self.ali_text, spill.raw_text if spill is not None else "")
+        set_plain_text(self.ali_text, broken_at_line_ends(spill.raw_text) if spill is not None else "")
         if spill is not None and spill.kind != "ali":
             self.details.setCurrentWidget(self.ali_text)  # nothing was read: the raw text is the location
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.snapshots import CallView, SpillView
 from ui.widgets.plain import one_line, set_plain_text
-from ui.widgets.raw_text import RawTextView
+from ui.widgets.raw_text import RawTextView, broken_at_line_ends
 from ui.widgets.rows_model import Cell, Row, RowsModel
 from ui.widgets.times import clock_text, duration_text, seconds_between
 
@@ -77,7 +77,7 @@ class UnassignedSpills(QSplitter):
 
     def _show(self, row: int) -> None:
         if 0 <= row < len(self.spills):
-            set_plain_text(self.text, self.spills[row].raw_text)
+            set_plain_text(self.text, broken_at_line_ends(self.spills[row].raw_text))
 
 
 class CallHistory(QTabWidget):

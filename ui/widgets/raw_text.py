@@ -16,7 +16,13 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 from ui.widgets.plain import make_read_only
 
 CONTROL_TOKEN = re.compile(r"<(?:STX|ETX|EOT|ENQ|ACK|NAK|CR|LF|DEL|0x[0-9A-Fa-f]{2})>")
+LINE_END_TOKENS = re.compile(r"(<CR><LF>|<CR>|<LF>)(?!\n)")
 TOKEN_ALPHA = 110  # of 255: readable when looked for, out of the way when reading the address
+
+
+def broken_at_line_ends(text: str) -> str:
+    """Token text ("...<CR><LF>...") broken onto lines after each line-end token, for reading."""
+    return LINE_END_TOKENS.sub(lambda m: m.group(1) + "\n", text)
 
 
 class ControlTokenDimmer(QSyntaxHighlighter):
