@@ -2,6 +2,7 @@
 
 ``render`` writes any bytes in that notation (how a parsed frame's ``raw`` is shown) and
 ``decode_tokens`` turns it back into the same bytes, so nothing is lost in the round trip.
+``unrender`` does the same for text a technician pastes (it may be broken onto lines for reading).
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def render(data: bytes, bcc_at: int | None = None) -> str:
     Printable ASCII stays literal (``<b>`` stays ``<b>``); a '<' is written <0x3C> only where the
     data itself spells a token, so that ``decode_tokens(render(b)) == b`` always holds.
     """
+    return "".join(render_pieces(data, bcc_at))
+
+
+def render_pieces(data: bytes, bcc_at: int | None = None) -> list[str]:
+    """``render`` one byte at a time: piece i is how byte i is written (for mapping text back to bytes)."""
     parts: list[str] = []
     for index, byte in enumerate(data):
         if index == bcc_at:
@@ -54,4 +60,29 @@ def render(data: bytes, bcc_at: int | None = None) -> str:
             parts.append(chr(byte))
         else:
             parts.append(_NAME_OF.get(byte, f"<0x{byte:02X}>"))
-    return "".join(parts)
+    return parts
+
+
+_LINE_END_TOKEN = re.compile(r"<(?:CR|LF|0x0[AaDd])>")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_NOT_LATIN1 = re.compile(r"[^\x00-\xff]")
+
+
+def unrender(text: str) -> bytes:
+    """Pasted spill text back into bytes: the inverse of ``render``, lenient about line breaks.
+
+    Text that writes its line ends as <CR>/<LF> tokens (``render`` output, the event log, a sample
+    file's lines) may be broken onto lines for reading; those real newlines are not data. Text without
+    such tokens (a spill copied as plain lines) keeps each real newline as an LF byte.
+    Raises ValueError naming the first character that is not a single byte (Latin-1).
+    """
+    bad = _NOT_LATIN1.search(text)
+    if bad is not None:
+        before = text[:bad.start()]
+        line = before.count("\n") + 1
+        column = bad.start() - (before.rfind("\n") + 1) + 1
+        raise ValueError(f"character {bad.group()!r} (U+{ord(bad.group()):04X}) at line {line} column {column} "
+                         "is not a single byte; a spill is Latin-1 text")
+    if _LINE_END_TOKEN.search(text):
+        text = _NEWLINES.sub("", text)
+    return decode_tokens(text)

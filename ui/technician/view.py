@@ -1,13 +1,15 @@
-"""The Technician role: every device's link, the live event log, and where this position's files are."""
+"""The Technician role: every device's link, the live event log, where this position's files are,
+and the ALI spill inspector (a second tab)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.snapshots import LoggedEvent, StatusSnapshot
+from ui.technician.ali_inspector import AliInspector
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
 from ui.technician.position_info import PositionInfoPanel
@@ -27,6 +29,19 @@ def _titled(title: str, body: QWidget, extra: QWidget | None = None) -> QWidget:
     layout.addLayout(head)
     layout.addWidget(body, 1)
     return box
+
+
+def ali_settings(position: Any) -> tuple[str, bool]:
+    """(layout name or file, check byte on) from the position's profile; the schema's defaults without [ali]."""
+    profile = getattr(position, "profile", None)
+    ali = getattr(profile, "ali", None)
+    if ali is None:
+        return "raw", True
+    layout = ali.layout
+    if layout.endswith(".toml") or "/" in layout or "\\" in layout:
+        resolved = profile.resolved_path(layout)  # a site file, relative to the profile's folder
+        layout = str(resolved) if resolved is not None else layout
+    return layout, bool(ali.bcc)
 
 
 class TechnicianView(QWidget):
@@ -58,9 +73,17 @@ class TechnicianView(QWidget):
         split.setStretchFactor(1, 3)
         split.setChildrenCollapsible(False)
 
+        layout_name, bcc = ali_settings(position)
+        self.inspector = AliInspector(layout_name, bcc=bcc, position=position)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("technicianTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(split, "DEVICES · EVENT LOG")
+        self.tabs.addTab(self.inspector, "ALI INSPECTOR")
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 16)
-        layout.addWidget(split)
+        layout.addWidget(self.tabs)
 
         position.status_changed.connect(self.render)
         position.event_logged.connect(self.append_event)

@@ -95,3 +95,18 @@ DEFAULT_THEME = "night"
 
 def palette_for(theme: str) -> ThemePalette:
     return PALETTES.get(theme, PALETTES[DEFAULT_THEME])
+
+
+# ALI inspector (Technician view): a tint behind each field of a spill, cycled field by field. The spill
+# text keeps its own colour on top, so the night tints are dark and the day tints pale (text stays above
+# 7:1 on every one). None is near warn amber or tx red: those mark a field that failed.
+FIELD_TINTS: dict[str, tuple[str, ...]] = {
+    "night": ("#1f4a73", "#1f4d2e", "#55386b", "#184c4c", "#6b2f4f", "#34457a", "#3c4a17", "#264a63",
+              "#603a5e", "#314d3f"),
+    "day": ("#cfe2f7", "#d3f0da", "#e6d6f3", "#cdeeed", "#f5d5e6", "#d9dcf7", "#e6efc6", "#d2e4ee",
+            "#efd9ee", "#d8eadf"),
+}
+
+
+def field_tints(theme: str) -> tuple[str, ...]:
+    return FIELD_TINTS.get(theme, FIELD_TINTS[DEFAULT_THEME])
