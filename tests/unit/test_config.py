@@ -55,7 +55,7 @@ def test_demo_profile_loads_and_wires_everything_to_simulators() -> None:
     assert all(isinstance(radio, SimRadio) for radio in profile.radios)
     assert len({radio.seed for radio in profile.radios}) == 6
     assert {source.id for source in profile.inputs} == {"footswitch", "keyboard"}
-    assert profile.ali is not None and profile.ali.url == "sim://phone" and profile.ali.layout == "raw"
+    assert profile.ali is not None and profile.ali.url == "sim://phone" and profile.ali.layout == "30w"
     assert profile.phone is not None and profile.phone.kind == "sim"
     assert profile.phone.calls_per_minute == 1.0
     assert profile.audio.backend == "null"
