@@ -61,6 +61,7 @@ def test_headless_commands_load_no_qt_widgets(tmp_path):
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['config', 'check', 'assets/profiles/demo.toml'])\n"
         "    main(['log', 'tail', '--demo'])\n"
+        "    main(['stats', '--demo'])\n"
         "print('PySide6.QtWidgets' in sys.modules, 'PySide6.QtGui' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
