@@ -111,3 +111,21 @@ def _serial_opener(url: str, ali_cfg: Any) -> Callable[[], Any]:
     settings = LineSettings(ali_cfg.baudrate, ali_cfg.bytesize, ali_cfg.parity, ali_cfg.stopbits)
     # The ALI line is receive-only; leave RTS/DTR as the port's driver sets them.
     return lambda: open_port(url, settings, rts=None, dtr=None)
+
+
+RING_LINE_ID = "ring"
+
+
+def build_ring_line(calls_cfg: Any, sink: EventSink) -> Built | None:
+    """The serial port whose modem line rings (``[calls] ring_source = "ri"``); None for other ring sources."""
+    if calls_cfg is None or calls_cfg.ring_source != "ri":
+        return None
+    from hardware.serial.ports import open_port
+    from hardware.serial.ring_line import RingLineWatcher
+
+    url, line = calls_cfg.ring_url, calls_cfg.ring_line
+    built = Built(RING_LINE_ID, f"Ring line ({line})", "phone", "ri")
+    # Ring input only: leave RTS/DTR as the port's driver sets them.
+    built.driver = RingLineWatcher(RING_LINE_ID, sink, lambda: open_port(url, rts=None, dtr=None),
+                                   line=line, trunk=line, describe=url)
+    return built
