@@ -16,7 +16,7 @@ from __future__ import annotations
 import getpass
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -24,15 +24,20 @@ from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
 from app.control import ControlHub, DeviceBridge
-from app.drivers import Built, build_input, build_phone_and_ali, build_radio
+from app.drivers import Built, build_input, build_phone_and_ali, build_radio, build_ring_line
 from app.ali.layouts import LayoutError, load_layout
+from app.calls.directory import DirectoryEntry, load_directory
+from app.calls.registry import RegistryIndex, address_key_for_record, import_registry_csv, phones_for_record
+from app.calls.service import RegistryMatcher
 from app.eventlog import EventLog
-from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, StatusSnapshot
+from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, RegistryFlag, StatusSnapshot
 from app.status import StatusService
-from app.store import StoreWriter
+from app.store import StoreError, StoreWriter
 from hardware.events import LinkState
 
 log = logging.getLogger(__name__)
+
+MAX_LOGGED_PROBLEMS = 50  # a broken CSV reports its first problems, not one log line per row
 
 
 class Position(QObject):
@@ -67,6 +72,8 @@ class Position(QObject):
         self.status = StatusSnapshot()
         self.store: StoreWriter | None = None
         self.built: list[Built] = []
+        self.directory: tuple[DirectoryEntry, ...] = ()  # the transfer directory
+        self._directory_report = self._load_directory()
         self.hub: ControlHub | None = None
         self.bridge: DeviceBridge | None = None
         self._thread: QThread | None = None
@@ -125,7 +132,8 @@ class Position(QObject):
         radios = [build_radio(r, bridge.sink) for r in profile.radios]
         inputs = [build_input(i, bridge.sink) for i in profile.inputs]
         phone, ali = build_phone_and_ali(profile, bridge.sink)
-        self.built = radios + inputs + [b for b in (phone, ali) if b is not None]
+        ring = build_ring_line(profile.calls, bridge.sink)
+        self.built = radios + inputs + [b for b in (phone, ring, ali) if b is not None]
 
         events = EventLog(self.store)
         status = StatusService()
@@ -138,6 +146,8 @@ class Position(QObject):
         console = ConsoleService([(b.id, b.label, b.driver_kind, b.driver) for b in radios], events,
                                  ptt_inputs=ptt_inputs | {"console", "keyboard"})
         phone_driver = phone.driver if phone is not None else None
+        for index, line in enumerate(self._directory_report):
+            events.log("directory.load" if index == 0 else "directory.problem", source="directory", detail=line)
         calls = self._build_calls(events, status, ali, phone_driver)
         hub = ControlHub(console, calls, status, events, ali_device=ali.id if ali else "",
                          heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
@@ -197,7 +207,7 @@ class Position(QObject):
             rebid_request=ali_cfg.rebid_request.encode("latin-1") if ali_cfg else b"",
             auto_rebid_s=profile.calls.auto_rebid_s,
             ring_source=profile.calls.ring_source,
-            transfer_method=profile.directory.dial,
+            transfer_method=self._transfer_method(events),
             operator=f"{_user_name()}@{profile.position.name}",
             phone_answer=phone_driver.answer if phone_driver else None,
             phone_release=phone_driver.release if phone_driver else None,
@@ -205,8 +215,45 @@ class Position(QObject):
             match_registry=self._registry_matcher(events),
         )
 
-    def _registry_matcher(self, events: EventLog) -> Any:
-        return None
+    def _transfer_method(self, events: EventLog) -> str:
+        if self.profile.directory.dial == "dtmf":
+            # Dialling on the phone line needs the audio engine, which this version does not have yet.
+            events.log("directory.dial", source="directory",
+                       detail="dial = \"dtmf\" needs the audio engine (not in this version); numbers are copied instead")
+        return "copy"
+
+    def _registry_matcher(self, events: EventLog) -> RegistryMatcher | None:
+        """Import the site's registry CSV into the store (skipped when unchanged) and match against it."""
+        path = self.profile.resolved_path(self.profile.registry.file)
+        if path is None:
+            return None
+        try:
+            result = import_registry_csv(self.data_path, path)
+            index = RegistryIndex.load(self.data_path)
+        except StoreError as err:
+            events.log("registry.error", source="registry", detail=str(err))
+            return None
+        events.log("registry.import", source="registry",
+                   detail=f"{path}: {result.status}; {result.rows} entries, {result.skipped} row(s) left out")
+        for problem in result.problems[:MAX_LOGGED_PROBLEMS]:
+            events.log("registry.problem", source="registry", detail=problem)
+
+        def match(phones: list[str], record: Mapping[str, Any]) -> tuple[RegistryFlag, ...]:
+            found = index.match(phones=[*phones, *phones_for_record(record)],
+                                address_key=address_key_for_record(record) if record else "")
+            return tuple(RegistryFlag(m.name, m.category, m.notes, m.address, m.phone, m.matched_on) for m in found)
+
+        return match
+
+    def _load_directory(self) -> list[str]:
+        """Read the transfer directory (small; done when the position is made, so views built before
+        start see it). Returns what to log once the event log exists."""
+        path = self.profile.resolved_path(self.profile.directory.file)
+        if path is None:
+            return []
+        entries, problems = load_directory(path)
+        self.directory = entries
+        return [f"{path}: {len(entries)} entries", *problems[:MAX_LOGGED_PROBLEMS]]
 
     def stop(self, timeout: float = 3.0) -> bool:
         """Stop everything in order; True when every thread stopped in time. Idempotent."""

@@ -12,6 +12,7 @@ from app.snapshots import CallsSnapshot
 from ui.calltaker.view import (
     ANSWER_KEY_NAME,
     CONFIRM_KEY_NAME,
+    DIRECTORY_KEY_NAME,
     HANG_UP_KEY_NAME,
     REBID_KEY_NAME,
     RELEASE_KEY_NAME,
@@ -41,6 +42,7 @@ def shortcuts_text() -> str:
         f"{REBID_KEY_NAME:<14}Rebid: ask for a fresh location (Call-taker view)",
         f"{RELEASE_KEY_NAME:<14}Release the active call (Call-taker view)",
         f"{HANG_UP_KEY_NAME:<14}Caller hung up: release and put on the callback list (Call-taker view)",
+        f"{DIRECTORY_KEY_NAME:<14}Transfer directory: type to search, Enter dials (copies the number)",
         f"{THEME_TOGGLE_SHORTCUT:<14}Night / day theme",
         f"{'Ctrl+click':<14}Add or remove a channel from the multi-select",
     ]
@@ -133,6 +135,10 @@ class MainWindow(QMainWindow):
         self.show_role("calltaker")
         self.calltaker.answer(self.calltaker.ringing.chosen_call_id())
 
+    def open_directory(self) -> None:
+        self.show_role("calltaker")
+        self.calltaker.open_directory()
+
     def _on_calls(self, snapshot: CallsSnapshot) -> None:
         self.header.show_ringing(len(snapshot.ringing))
         self._update_call_actions()
@@ -190,8 +196,11 @@ class MainWindow(QMainWindow):
         self.hang_up_action = QAction("Release as hang-up (call back)", self)
         self.hang_up_action.setShortcut(QKeySequence(HANG_UP_KEY_NAME))
         self.hang_up_action.triggered.connect(self.calltaker.release_as_hang_up)
+        self.directory_action = QAction("Transfer directory", self)
+        self.directory_action.setShortcut(QKeySequence(DIRECTORY_KEY_NAME))
+        self.directory_action.triggered.connect(self.open_directory)
         for action in (self.answer_action, self.confirm_action, self.rebid_action, self.release_action,
-                       self.hang_up_action):
+                       self.hang_up_action, self.directory_action):
             call_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from app.snapshots import CallsSnapshot
 from ui.calltaker.active_call import ActiveCallPanel
 from ui.calltaker.callback_list import CallbackList
+from ui.calltaker.directory_panel import DirectoryPanel
+from ui.calltaker.stats_panel import StatsPanel
 from ui.calltaker.history import CallHistory
 from ui.calltaker.ringing_list import RingingList
 from ui.widgets.plain import plain_label, set_plain
@@ -20,6 +22,7 @@ ANSWER_KEY_NAME = "F5"
 CONFIRM_KEY_NAME = "F6"
 RELEASE_KEY_NAME = "F8"  # not next to F5: a fat-fingered release would hang up on a caller
 HANG_UP_KEY_NAME = "F9"
+DIRECTORY_KEY_NAME = "Ctrl+D"
 REBID_KEY_NAME = "F7"
 
 
@@ -84,6 +87,13 @@ class CallTakerView(QWidget):
         self.callbacks = CallbackList(self)
         self.callbacks.outcome_chosen.connect(position.record_callback)
         self.callbacks_tab = self.history.addTab(self.callbacks, "CALLBACKS")
+        self.directory = DirectoryPanel(self)
+        self.directory.set_entries(tuple(getattr(position, "directory", ())))
+        self.directory.dial_requested.connect(self._dial)
+        self.directory_tab = self.history.addTab(self.directory, f"DIRECTORY   {DIRECTORY_KEY_NAME}")
+        self.stats = self._make_stats(position)
+        if self.stats is not None:
+            self.history.addTab(self.stats, "STATISTICS")
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.active)
         right.addWidget(self.history)
@@ -119,6 +129,7 @@ class CallTakerView(QWidget):
         self.release_button.setEnabled(snapshot.active is not None)
         self.hang_up_button.setEnabled(snapshot.active is not None)
         self.ring_button.setVisible(snapshot.manual_ring)
+        self.directory.set_dial_method(snapshot.transfer_method)
 
     def answer(self, call_id: int | None = None) -> None:
         if self.snapshot.ringing:
@@ -131,6 +142,26 @@ class CallTakerView(QWidget):
     def release_as_hang_up(self) -> None:
         if self.snapshot.active is not None:
             self._position.release_call(True)
+
+    def _make_stats(self, position: Any) -> StatsPanel | None:
+        """Answer-time statistics from the position's store (none for a stand-in without one)."""
+        profile = getattr(position, "profile", None)
+        data_path = getattr(position, "data_path", None)
+        if profile is None or data_path is None:
+            return None
+        from app.calls.stats import load_call_records
+
+        return StatsPanel(lambda since, until: load_call_records(data_path, since, until),
+                          shifts=profile.calls.shifts, parent=self)
+
+    def open_directory(self) -> None:
+        """Bring the transfer directory up with the search box ready for typing."""
+        self.history.setCurrentIndex(self.directory_tab)
+        self.directory.focus_search()
+
+    def _dial(self, entry: Any) -> None:
+        # The panel has already put the number on the clipboard ("copy"); the transfer goes on the call.
+        self._position.record_transfer(entry.name, entry.number, self.snapshot.transfer_method)
 
     def rebid(self) -> None:
         if self.snapshot.active is not None and self.snapshot.can_rebid:
