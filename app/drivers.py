@@ -14,6 +14,7 @@ from hardware.events import EventSink
 
 
 SIM_PHONE_URL = "sim://phone"
+ALI_URL_FORMS = "a device path, COM3, socket://HOST:PORT, rfc2217://HOST:PORT or tcp-listen://HOST:PORT"
 
 
 @dataclass
@@ -66,7 +67,7 @@ def build_phone_and_ali(profile: Any, sink: EventSink) -> tuple[Built | None, Bu
     link: Any = None
     if phone_cfg is not None and phone_cfg.kind == "sim":
         from hardware.sim.links import MemoryLink, PtyLink
-        from hardware.sim.phone import SimulatedPhoneSystem
+        from hardware.sim.phone import DEFAULT_REBID_REQUEST, SimulatedPhoneSystem
 
         link = PtyLink() if phone_cfg.transport == "pty" else MemoryLink()
         phone = Built(phone_cfg.id, "Phone system (simulated)", "phone", "sim")
@@ -78,6 +79,10 @@ def build_phone_and_ali(profile: Any, sink: EventSink) -> tuple[Built | None, Bu
             jitter_ms=phone_cfg.jitter_ms,
             seed=phone_cfg.seed,
             with_bcc=ali_cfg.bcc if ali_cfg is not None else True,
+            # The simulated CPE answers what this position's ALI settings make it send.
+            expect_ack=ali_cfg.ack if ali_cfg is not None else False,
+            rebid_request=(ali_cfg.rebid_request.encode("latin-1") if ali_cfg is not None and ali_cfg.rebid_request
+                           else DEFAULT_REBID_REQUEST),
         )
         phone.stoppers.append(link.close)
     elif phone_cfg is not None and phone_cfg.kind != "none":
@@ -97,19 +102,48 @@ def build_phone_and_ali(profile: Any, sink: EventSink) -> tuple[Built | None, Bu
             url = link.slave_path
             ali.driver = ByteStreamReader(ali_cfg.id, sink, _serial_opener(url, ali_cfg), describe=f"{url} (simulated)")
         else:
-            ali.driver = ByteStreamReader(ali_cfg.id, sink, lambda: link, describe="simulated phone system")
-    elif ali_cfg.url.startswith("tcp-listen://"):
-        ali.problem = "tcp-listen:// ALI links arrive with the ANI/ALI issue"
+            ali.driver = ByteStreamReader(ali_cfg.id, sink, lambda: link.port, describe="simulated phone system")
     else:
-        ali.driver = ByteStreamReader(ali_cfg.id, sink, _serial_opener(ali_cfg.url, ali_cfg), describe=ali_cfg.url)
+        try:
+            ali.driver = build_ali_reader(ali_cfg.id, ali_cfg.url, sink, ali_cfg)
+        except ValueError as err:
+            ali.problem = str(err)
     return phone, ali
+
+
+def build_ali_reader(device_id: str, url: str, sink: EventSink, line: Any) -> Any:
+    """The reader for an ALI ``url``: ``tcp-listen://HOST:PORT`` or any pyserial URL / device path.
+
+    ``line`` has the serial settings (baudrate, bytesize, parity, stopbits; unused for tcp-listen).
+    Both readers have ``send(data) -> bool``. Raises ValueError naming what is wrong with the URL.
+    """
+    if url.lower().startswith("tcp-listen:"):
+        from hardware.net.tcp_listen import TcpListenReader
+
+        return TcpListenReader(device_id, sink, url)
+    from hardware.serial.reader import ByteStreamReader
+
+    _check_serial_url(url)  # a mistyped scheme is a profile error, not a link to retry forever
+    return ByteStreamReader(device_id, sink, _serial_opener(url, line), describe=url)
+
+
+def _check_serial_url(url: str) -> None:
+    """Raises ValueError when pyserial knows no handler for ``url``'s scheme (nothing is opened)."""
+    try:
+        import serial  # lazy: device library
+    except ImportError:
+        return  # opening the port will report it
+    try:
+        serial.serial_for_url(url, do_not_open=True)
+    except ValueError as err:
+        raise ValueError(f"ALI URL {url!r}: {err} (expected {ALI_URL_FORMS})") from None
 
 
 def _serial_opener(url: str, ali_cfg: Any) -> Callable[[], Any]:
     from hardware.serial.ports import LineSettings, open_port
 
     settings = LineSettings(ali_cfg.baudrate, ali_cfg.bytesize, ali_cfg.parity, ali_cfg.stopbits)
-    # The ALI line is receive-only; leave RTS/DTR as the port's driver sets them.
+    # Nothing keys on the ALI line; leave RTS/DTR as the port's driver sets them.
     return lambda: open_port(url, settings, rts=None, dtr=None)
 
 

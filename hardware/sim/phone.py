@@ -5,6 +5,13 @@ Calls arrive at random (Poisson, ``calls_per_minute``) or on demand (``ring``). 
 within ``abandon_after_s`` stops ringing (abandoned). A wireless Phase I call is rebid to Phase II
 ``rebid_after_s`` after answer. A heartbeat frame is sent every ``heartbeat_s``.
 Ringing is reported as ``RingChanged`` events; the spill goes to ``link`` (anything with ``write``).
+
+When the link also has ``receive`` (``MemoryLink``, ``PtyLink``), the phone system listens to what the
+console sends back, as a CPE with a two-way ALI port does:
+- the rebid request (``rebid_request``, found anywhere in the stream) re-sends the answered call's spill,
+  as Phase II if the call is still wireless Phase I;
+- NAK (0x15) re-sends the last frame, once; ACK (0x06) is counted;
+- with ``expect_ack``, a spill not ACKed within ``ack_timeout_s`` is re-sent once.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import heapq
 import itertools
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
@@ -25,6 +33,8 @@ log = logging.getLogger(__name__)
 
 TRUNKS = ("911-1", "911-2", "911-3", "911-4")
 BYTES_PER_S_9600 = 960  # 10 bits a character on the wire
+ACK, NAK = 0x06, 0x15
+DEFAULT_REBID_REQUEST = b"\x02RB\x03"
 
 
 class ByteWriter(Protocol):
@@ -39,6 +49,7 @@ class _SimCall:
     ringing: bool = True
     answered: bool = False
     released: bool = False
+    shown: SimRecord | None = None  # the record last spilled for this call
 
 
 @dataclass(order=True)
@@ -65,6 +76,9 @@ class SimulatedPhoneSystem(DriverThread):
         with_bcc: bool = True,
         records: tuple[SimRecord, ...] = DEMO_RECORDS,
         line_rate_bytes_per_s: float = BYTES_PER_S_9600 * 20,
+        rebid_request: bytes = DEFAULT_REBID_REQUEST,
+        expect_ack: bool = False,
+        ack_timeout_s: float = 2.0,
     ) -> None:
         super().__init__(device_id, sink)
         self.link = link
@@ -83,6 +97,23 @@ class SimulatedPhoneSystem(DriverThread):
         self._refs = itertools.count(1)
         self._due: list[_Due] = []
         self._due_seq = itertools.count()
+        # The return path (console -> phone system): read by a helper thread, handled on this one.
+        if not rebid_request:
+            raise ValueError("rebid_request must not be empty")
+        self.rebid_request = bytes(rebid_request)
+        self.expect_ack = expect_ack
+        self.ack_timeout_s = ack_timeout_s
+        self._receiver: threading.Thread | None = None
+        self._rx_tail = b""  # the end of the stream so far, for a rebid request split across reads
+        self._last_frame = b""
+        self._last_frame_resent = False
+        self._frames_sent = 0  # numbers each frame, so an ACK time-out knows which frame it was for
+        self._acked_through = 0
+        self.acks_received = 0
+        self.naks_received = 0
+        self.rebid_requests_received = 0
+        self.frames_resent = 0
+        self.ack_checks = 0  # spills whose ACK time-out has passed (acknowledged or not)
 
     # -- what the app (or a test) calls, from any thread -------------------------------------
     def ring(self, record_index: int | None = None) -> None:
@@ -103,6 +134,10 @@ class SimulatedPhoneSystem(DriverThread):
     # -- the phone system's thread ------------------------------------------------------------
     def run_loop(self) -> None:
         self.emit(LinkChanged(self.device_id, LinkState.UP, "simulated"))
+        if hasattr(self.link, "receive"):
+            self._receiver = threading.Thread(target=self._receive_loop, name=f"driver:{self.device_id}:rx",
+                                              daemon=True)
+            self._receiver.start()
         self._schedule(self._next_arrival(), self._arrival)
         if self.heartbeat_s > 0:
             self._schedule(self.heartbeat_s, self._heartbeat)
@@ -128,7 +163,7 @@ class SimulatedPhoneSystem(DriverThread):
         self._schedule(self._next_arrival(), self._arrival)
 
     def _heartbeat(self) -> None:
-        self._write(frame(HEARTBEAT, self.with_bcc))
+        self._send_frame(frame(HEARTBEAT, self.with_bcc))
         self._schedule(self.heartbeat_s, self._heartbeat)
 
     def _new_call(self, record_index: int | None) -> None:
@@ -188,7 +223,77 @@ class SimulatedPhoneSystem(DriverThread):
     def _spill(self, call: _SimCall, record: SimRecord) -> None:
         if call.released:
             return
-        self._write(frame(format_30w(record, self.position_header), self.with_bcc))
+        call.shown = record
+        number = self._send_frame(frame(format_30w(record, self.position_header), self.with_bcc))
+        if self.expect_ack:
+            self._schedule(self.ack_timeout_s, lambda: self._check_acked(number))
+
+    def _send_frame(self, data: bytes) -> int:
+        self._last_frame, self._last_frame_resent = data, False
+        self._frames_sent += 1
+        self._write(data)
+        return self._frames_sent
+
+    def _resend_last(self, why: str) -> None:
+        if not self._last_frame or self._last_frame_resent:
+            log.info("simulated phone system: %s, but the last frame was already re-sent", why)
+            return
+        log.info("simulated phone system: %s, re-sending the last frame", why)
+        self._last_frame_resent = True
+        self.frames_resent += 1
+        self._write(self._last_frame)
+
+    def _check_acked(self, number: int) -> None:
+        self.ack_checks += 1
+        if self._acked_through < number and number == self._frames_sent:
+            self._resend_last(f"no ACK within {self.ack_timeout_s:g} s")
+
+    # -- the return path ------------------------------------------------------------------------
+    def _receive_loop(self) -> None:
+        """On the helper thread: hand whatever the console sends to the phone system's thread."""
+        while not self.stopping:
+            try:
+                data = self.link.receive(4096, 0.1)  # type: ignore[attr-defined]
+            except OSError as exc:
+                # The console closed its end (it is stopping, or a test cut the cable): nothing to answer.
+                log.info("simulated phone system: return path closed: %s", exc)
+                return
+            if data:
+                self.post(self._on_console_bytes, data)
+
+    def _on_console_bytes(self, data: bytes) -> None:
+        for byte in data:
+            if byte == ACK:
+                self.acks_received += 1
+                self._acked_through = self._frames_sent
+            elif byte == NAK:
+                self.naks_received += 1
+                self._resend_last("NAK received")
+        # A request may arrive split across reads: search the new bytes with the tail of the old ones.
+        stream = self._rx_tail + data
+        start = 0
+        while (found := stream.find(self.rebid_request, start)) >= 0:
+            start = found + len(self.rebid_request)
+            self.rebid_requests_received += 1
+            self._rebid_requested()
+        keep = len(self.rebid_request) - 1
+        self._rx_tail = stream[max(start, len(stream) - keep):] if keep else b""
+
+    def _rebid_requested(self) -> None:
+        answered = [c for c in self._calls.values() if c.answered and not c.released]
+        if not answered:
+            log.info("simulated phone system: rebid request with no answered call")
+            return
+        call = answered[-1]
+        current = call.shown or call.record
+        record = rebid_of(current) or current
+        # The CPE queries the ALI database again: the answer comes after a round trip.
+        self._schedule(self._rng.uniform(0.05, 0.3), lambda: self._spill(call, record))
+
+    def on_exit(self) -> None:
+        receiver = self._receiver
+        if receiver is not None and receiver is not threading.current_thread():
+            receiver.join(0.5)
 
     def _write(self, data: bytes) -> None:
         """Send ``data`` in pieces of random size at the line rate, as a UART and a USB adapter do."""
