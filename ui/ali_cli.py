@@ -139,9 +139,9 @@ class _ListenSession:
 
     def __init__(self, layout: Any, *, bcc: bool, count: int | None, raw_out: BinaryIO | None) -> None:
         from app.ali.framing import Frame, Framer
-        from app.ali.parse import _garbage_entry, parse_frame
+        from app.ali.parse import garbage_entry, parse_frame
 
-        self._frame_type, self._parse_frame, self._garbage_entry = Frame, parse_frame, _garbage_entry
+        self._frame_type, self._parse_frame, self._garbage_entry = Frame, parse_frame, garbage_entry
         self.layout = layout
         self.framer = Framer(bcc=bcc)
         self.count = count

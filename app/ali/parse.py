@@ -240,7 +240,8 @@ def parse_frame(frame: Frame, layout: Layout | str | Path) -> dict[str, Any]:
     return result
 
 
-def _garbage_entry(item: Garbage) -> dict[str, Any]:
+def garbage_entry(item: Garbage) -> dict[str, Any]:
+    """Stray bytes as an "unparsed" entry shaped like a frame's (what `ali parse` and `ali listen` print)."""
     shown = render(item.data)
     if len(shown) > 60:
         shown = shown[:60] + "..."
@@ -256,4 +257,4 @@ def parse_stream(data: bytes, layout: Layout | str | Path, bcc: bool = True) -> 
         layout = load_layout(layout)
     framer = Framer(bcc=bcc)
     items = framer.feed(data) + framer.flush()
-    return [parse_frame(item, layout) if isinstance(item, Frame) else _garbage_entry(item) for item in items]
+    return [parse_frame(item, layout) if isinstance(item, Frame) else garbage_entry(item) for item in items]
