@@ -412,7 +412,7 @@ def test_active_call_shows_location_first_with_rebid_times_and_bcc_warning(qtbot
     view.render(CallsSnapshot(active=call))
     panel = view.active
 
-    assert panel.ali_text.toPlainText() == "<STX>SECOND<ETX>"
+    qtbot.waitUntil(lambda: panel.ali_text.toPlainText() == "<STX>SECOND<ETX>")  # painted after the location
     assert "rebid 2 of 2" in panel.spill_label.text()
     assert panel.bcc_label.isVisibleTo(view)
     assert "BCC BAD" in panel.bcc_label.text()
@@ -517,6 +517,7 @@ def test_outside_text_shows_literally_everywhere(qtbot, window, position):
     assert window.device_bar.lamps["d"].text() == f"▲ {HOSTILE_NAME} DOWN"
 
     ali = window.calltaker.active.ali_text
+    qtbot.waitUntil(lambda: bool(ali.toPlainText()))  # the raw text follows the location
     assert ali.toPlainText() == "<STX>211 WPH2 <b>bold</b>\n<0x1B>[31mRED ST<0x1B>[0m <img src=x>\n<ETX>"
     assert "&lt;b&gt;bold&lt;/b&gt;" in ali.document().toHtml()  # held as text, not as markup
     assert window.calltaker.active.line_label.text() == "LINE <i>9</i>"

@@ -157,6 +157,11 @@ class ActiveCallPanel(QFrame):
         self._talk_timer.setInterval(500)
         self._talk_timer.timeout.connect(self._update_talk_time)
         self._can_rebid = False
+        self._raw_pending = ""
+        self._raw_timer = QTimer(self)
+        self._raw_timer.setSingleShot(True)
+        self._raw_timer.setInterval(0)
+        self._raw_timer.timeout.connect(lambda: set_plain_text(self.ali_text, self._raw_pending))
         self.render(None)
 
     def set_can_rebid(self, can: bool) -> None:
@@ -261,9 +266,15 @@ class ActiveCallPanel(QFrame):
         self.errors_label.setText("\n".join(f"⚠ {one_line(error)}" for error in errors))  # PlainText label
         self.errors_label.setVisible(bool(errors))
         self.location.render(spill)
-        set_plain_text(self.ali_text, broken_at_line_ends(spill.raw_text) if spill is not None else "")
+        raw = broken_at_line_ends(spill.raw_text) if spill is not None else ""
         if spill is not None and spill.kind != "ali":
-            self.details.setCurrentWidget(self.ali_text)  # nothing was read: the raw text is the location
+            set_plain_text(self.ali_text, raw)  # nothing was read: the raw text is the location, show it now
+            self.details.setCurrentWidget(self.ali_text)
+        else:
+            # Laying out and painting the raw text costs more than the rest of the pop together, so
+            # the location is painted first and the raw text follows on the next pass of the event loop.
+            self._raw_pending = raw
+            self._raw_timer.start()
 
     def _show_timeline(self, call: CallView) -> None:
         lines = [f"{clock_text(entry.wall)}  {one_line(entry.text)}" for entry in call.timeline]

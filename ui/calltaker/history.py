@@ -101,6 +101,12 @@ class CallHistory(QTabWidget):
     def render(self, recent: tuple[CallView, ...], unassigned: tuple[SpillView, ...]) -> None:
         self.recent_model.set_rows([recent_call_row(call) for call in recent])
         self.unassigned.render(unassigned)
-        self.setTabText(0, f"RECENT CALLS ({len(recent)})")
+        self.set_tab_text(0, f"RECENT CALLS ({len(recent)})")
         # The count is in the tab title so a stray spill is noticed without opening the tab.
-        self.setTabText(1, f"UNASSIGNED ALI ({len(unassigned)})" + (" ⚠" if unassigned else ""))
+        self.set_tab_text(1, f"UNASSIGNED ALI ({len(unassigned)})" + (" ⚠" if unassigned else ""))
+
+    def set_tab_text(self, index: int, text: str) -> None:
+        # QTabBar relayouts and repaints on every setTabText, even with the same text: skip those,
+        # they sit on the path of every pop.
+        if self.tabText(index) != text:
+            self.setTabText(index, text)

@@ -123,7 +123,7 @@ class CallTakerView(QWidget):
         self.history.render(snapshot.recent, snapshot.unassigned_spills)
         self.callbacks.render(snapshot.callbacks)
         waiting = self.callbacks.open_count
-        self.history.setTabText(self.callbacks_tab, f"CALLBACKS ({waiting})" + (" ⚠" if waiting else ""))
+        self.history.set_tab_text(self.callbacks_tab, f"CALLBACKS ({waiting})" + (" ⚠" if waiting else ""))
         self.answer_button.setEnabled(bool(snapshot.ringing))
         set_style_state(self.answer_button, "state", "ringing" if count else "none")
         self.release_button.setEnabled(snapshot.active is not None)
