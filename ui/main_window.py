@@ -31,6 +31,7 @@ GEOMETRY_KEY = "window/geometry"
 ROLE_KEY = "window/role"
 THEME_KEY = "ui/theme"
 THEME_TOGGLE_SHORTCUT = "Ctrl+Shift+T"
+STATS_KEY_NAME = "Ctrl+Shift+S"
 
 
 def shortcuts_text() -> str:
@@ -43,6 +44,7 @@ def shortcuts_text() -> str:
         f"{RELEASE_KEY_NAME:<14}Release the active call (Call-taker view)",
         f"{HANG_UP_KEY_NAME:<14}Caller hung up: release and put on the callback list (Call-taker view)",
         f"{DIRECTORY_KEY_NAME:<14}Transfer directory: type to search, Enter dials (copies the number)",
+        f"{STATS_KEY_NAME:<14}Answer-time statistics (NENA / NFPA), with CSV export",
         f"{THEME_TOGGLE_SHORTCUT:<14}Night / day theme",
         f"{'Ctrl+click':<14}Add or remove a channel from the multi-select",
     ]
@@ -199,9 +201,14 @@ class MainWindow(QMainWindow):
         self.directory_action = QAction("Transfer directory", self)
         self.directory_action.setShortcut(QKeySequence(DIRECTORY_KEY_NAME))
         self.directory_action.triggered.connect(self.open_directory)
+        self.stats_action = QAction("Answer-time statistics…", self)
+        self.stats_action.setShortcut(QKeySequence(STATS_KEY_NAME))
+        self.stats_action.triggered.connect(self.calltaker.open_stats)
         for action in (self.answer_action, self.confirm_action, self.rebid_action, self.release_action,
                        self.hang_up_action, self.directory_action):
             call_menu.addAction(action)
+        call_menu.addSeparator()
+        call_menu.addAction(self.stats_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         keys = QAction("Keyboard shortcuts", self)

@@ -190,3 +190,27 @@ def test_hostile_spill_through_a_real_position_shows_literally(qtbot, tmp_path):
     finally:
         window.close()
         position.stop()
+
+
+def test_ctrl_d_opens_the_directory_and_enter_transfers_the_call(qtbot, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    from app.calls.directory import DirectoryEntry
+    from ui.main_window import MainWindow
+
+    position = Recorder()
+    position.directory = (DirectoryEntry("JACKSONVILLE FIRE", "(910) 555-0111", "fire", keys=("JFD",)),
+                          DirectoryEntry("DEMO CITY PD", "719-555-0110", "police"))
+    window = MainWindow(position, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    position.calls_changed.emit(CallsSnapshot(active=CallView(1, "911-1", "answered", NOW - 9, NOW - 5, uid="u1")))
+    window.directory_action.trigger()
+    directory = window.calltaker.directory
+    qtbot.waitUntil(directory.isVisible)
+    qtbot.keyClicks(directory.panel.search_box, "demo")
+    qtbot.keyClick(directory.panel.search_box, Qt.Key.Key_Return)
+    assert position.commands[-1] == ("record_transfer", "DEMO CITY PD", "719-555-0110", "copy")
+    assert QGuiApplication.clipboard().text() == "7195550110"
+    qtbot.waitUntil(lambda: not directory.isVisible())

@@ -46,6 +46,9 @@ def answer_delay_text(call: CallView) -> str:
     return "—" if delay is None else f"{max(delay, 0):.0f} s"
 
 
+DETAILS_MIN_HEIGHT = 110  # about three lines of raw spill: enough to see it is there
+
+
 def flag_text(flags: tuple[RegistryFlag, ...]) -> str:
     lines = []
     for flag in flags:
@@ -71,6 +74,7 @@ def bcc_text(spill: SpillView | None) -> str:
 class ActiveCallPanel(QFrame):
     rebid_requested = Signal()
     location_confirmed = Signal()
+    transfer_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +102,11 @@ class ActiveCallPanel(QFrame):
         header.addWidget(self.spill_label)
         header.addWidget(self.spill_picker)
         header.addWidget(self.rebid_button)
+        self.transfer_button = QPushButton("TRANSFER   Ctrl+D", self)
+        self.transfer_button.setObjectName("transferButton")
+        self.transfer_button.setToolTip("Search the transfer directory (Ctrl+D)")
+        self.transfer_button.clicked.connect(self.transfer_requested)
+        header.addWidget(self.transfer_button)
 
         self.flag_label: QLabel = plain_label(object_name="registryFlag")
         self.flag_label.setWordWrap(True)
@@ -130,6 +139,7 @@ class ActiveCallPanel(QFrame):
         self.details.setObjectName("callDetails")
         self.details.addTab(self.ali_text, "RAW SPILL")
         self.details.addTab(self.timeline_list, "TIMELINE")
+        self.details.setMinimumHeight(DETAILS_MIN_HEIGHT)
 
         self.ring_label: QLabel = plain_label(object_name="callTime")
         self.answer_label: QLabel = plain_label(object_name="callTime")

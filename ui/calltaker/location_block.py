@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.calls.location import agencies_text, location_lines
 from app.snapshots import SpillView
@@ -41,8 +41,9 @@ class LocationBlock(QFrame):
         super().__init__(parent)
         self.setObjectName("locationBlock")
         self.title: QLabel = plain_label("LOCATION", object_name="blockTitle")
+        # No word wrap: each line is one piece of the location, and a wrapped label can be squeezed
+        # shorter than its text by the splitter above it. Lines this long are cut, never hidden.
         self.location_label: QLabel = plain_label(object_name="locationText")
-        self.location_label.setWordWrap(True)
         self.agencies_label: QLabel = plain_label(object_name="agenciesText")
         self.agencies_label.setWordWrap(True)
         self.values: dict[str, QLabel] = {}
@@ -52,7 +53,6 @@ class LocationBlock(QFrame):
         for column, (title, key) in enumerate(self.CALLER_FIELDS):
             grid.addWidget(plain_label(title, object_name="fieldTitle"), 0, column)
             value = plain_label(object_name="fieldValue")
-            value.setWordWrap(True)
             self.values[key] = value
             grid.addWidget(value, 1, column)
         grid.setColumnStretch(3, 1)
@@ -63,6 +63,8 @@ class LocationBlock(QFrame):
         layout.addWidget(self.location_label)
         layout.addWidget(self.agencies_label)
         layout.addLayout(grid)
+        # The location is never squeezed: the raw text and the lists below give up room first.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.render(None)
 
     def render(self, spill: SpillView | None) -> None:

@@ -1,5 +1,6 @@
 """The Call-taker role: ringing lines, answer and release, the location of the call in hand, and below
-it the recent calls, stray spills, the callback list, the transfer directory and the statistics."""
+it the recent calls, stray spills and the callback list. The transfer directory and the statistics
+open in their own windows (ui.calltaker.side_windows)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from app.snapshots import CallsSnapshot
 from ui.calltaker.active_call import ActiveCallPanel
 from ui.calltaker.callback_list import CallbackList
-from ui.calltaker.directory_panel import DirectoryPanel
-from ui.calltaker.stats_panel import StatsPanel
+from ui.calltaker.side_windows import DirectoryWindow, StatsWindow
 from ui.calltaker.history import CallHistory
 from ui.calltaker.ringing_list import RingingList
 from ui.widgets.plain import plain_label, set_plain
@@ -23,6 +23,7 @@ CONFIRM_KEY_NAME = "F6"
 RELEASE_KEY_NAME = "F8"  # not next to F5: a fat-fingered release would hang up on a caller
 HANG_UP_KEY_NAME = "F9"
 DIRECTORY_KEY_NAME = "Ctrl+D"
+HISTORY_MIN_HEIGHT = 120
 REBID_KEY_NAME = "F7"
 
 
@@ -87,19 +88,18 @@ class CallTakerView(QWidget):
         self.callbacks = CallbackList(self)
         self.callbacks.outcome_chosen.connect(position.record_callback)
         self.callbacks_tab = self.history.addTab(self.callbacks, "CALLBACKS")
-        self.directory = DirectoryPanel(self)
-        self.directory.set_entries(tuple(getattr(position, "directory", ())))
+        self.directory = DirectoryWindow(tuple(getattr(position, "directory", ())), self)
         self.directory.dial_requested.connect(self._dial)
-        self.directory_tab = self.history.addTab(self.directory, f"DIRECTORY   {DIRECTORY_KEY_NAME}")
-        self.stats = self._make_stats(position)
-        if self.stats is not None:
-            self.history.addTab(self.stats, "STATISTICS")
+        self.active.transfer_requested.connect(self.open_directory)
+        self.stats_window: StatsWindow | None = None
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.active)
         right.addWidget(self.history)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
-        right.setSizes([640, 240])  # the history keeps room for about five recent calls
+        # The lists below may shrink to their tab bar and a row or two; the active call never gives way.
+        self.history.setMinimumHeight(HISTORY_MIN_HEIGHT)
+        right.setSizes([700, 200])  # the active call first; the lists below keep room for a few rows
         right.setChildrenCollapsible(False)
 
         layout = QHBoxLayout(self)
@@ -129,7 +129,7 @@ class CallTakerView(QWidget):
         self.release_button.setEnabled(snapshot.active is not None)
         self.hang_up_button.setEnabled(snapshot.active is not None)
         self.ring_button.setVisible(snapshot.manual_ring)
-        self.directory.set_dial_method(snapshot.transfer_method)
+        self.directory.panel.set_dial_method(snapshot.transfer_method)
 
     def answer(self, call_id: int | None = None) -> None:
         if self.snapshot.ringing:
@@ -143,21 +143,23 @@ class CallTakerView(QWidget):
         if self.snapshot.active is not None:
             self._position.release_call(True)
 
-    def _make_stats(self, position: Any) -> StatsPanel | None:
-        """Answer-time statistics from the position's store (none for a stand-in without one)."""
-        profile = getattr(position, "profile", None)
-        data_path = getattr(position, "data_path", None)
+    def open_stats(self) -> None:
+        """Answer-time statistics from the position's store (nothing for a stand-in without one)."""
+        profile = getattr(self._position, "profile", None)
+        data_path = getattr(self._position, "data_path", None)
         if profile is None or data_path is None:
-            return None
-        from app.calls.stats import load_call_records
+            return
+        if self.stats_window is None:
+            from app.calls.stats import load_call_records
 
-        return StatsPanel(lambda since, until: load_call_records(data_path, since, until),
-                          shifts=profile.calls.shifts, parent=self)
+            self.stats_window = StatsWindow(lambda since, until: load_call_records(data_path, since, until),
+                                            profile.calls.shifts, self)
+        self.stats_window.show()
+        self.stats_window.raise_()
 
     def open_directory(self) -> None:
-        """Bring the transfer directory up with the search box ready for typing."""
-        self.history.setCurrentIndex(self.directory_tab)
-        self.directory.focus_search()
+        """The transfer directory, with the search box ready for typing."""
+        self.directory.open_for_search()
 
     def _dial(self, entry: Any) -> None:
         # The panel has already put the number on the clipboard ("copy"); the transfer goes on the call.
