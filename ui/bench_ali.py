@@ -69,7 +69,7 @@ def measure_pop(samples: int) -> list[float]:
         if seq in written and seq not in shown_at:
             # Deliver the layout and update requests the render posted: the dirty parts of the window
             # are laid out and painted into its backing store, as the event loop's next pass would.
-            app.sendPostedEvents(None, 0)
+            QApplication.sendPostedEvents(None, 0)
             shown_at[seq] = time.perf_counter()
 
     def wait_for(done: Any, timeout: float = POP_TIMEOUT_S) -> None:

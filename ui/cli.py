@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from app import __version__
 
@@ -126,22 +127,32 @@ def resolve_profile(config: str | None, demo: bool):
     return load_profile(path), path, False
 
 
-def _log(args: argparse.Namespace) -> int:
+def profile_and_db(args: argparse.Namespace) -> tuple[Any, Path] | int:
+    """(profile or None, the store file) a store-reading command works on; an exit code when the
+    profile cannot be read. ``--db FILE`` alone needs no profile."""
     from app.config import ProfileError, storage_path
+
+    config, demo = getattr(args, "config", None), getattr(args, "demo", False)
+    if args.db and not (config or demo):
+        return None, Path(args.db)
+    try:
+        profile, _, _ = resolve_profile(config, demo)
+    except ProfileError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as err:
+        print(f"no position profile at {err.args[0]}; use --config FILE, --demo or --db FILE", file=sys.stderr)
+        return EXIT_USAGE
+    return profile, Path(args.db) if args.db else storage_path(profile)
+
+
+def _log(args: argparse.Namespace) -> int:
     from app.store import StoreError, format_event, tail_events
 
-    if args.db:
-        db = Path(args.db)
-    else:
-        try:
-            profile, _, _ = resolve_profile(args.config, args.demo)
-        except ProfileError as err:
-            print(err, file=sys.stderr)
-            return EXIT_USAGE
-        except FileNotFoundError as err:
-            print(f"no position profile at {err.args[0]}; use --config FILE, --demo or --db FILE", file=sys.stderr)
-            return EXIT_USAGE
-        db = storage_path(profile)
+    found = profile_and_db(args)
+    if isinstance(found, int):
+        return found
+    _profile, db = found
     if not db.exists():
         print(f"no event log yet at {db}", file=sys.stderr)
         return EXIT_ERROR

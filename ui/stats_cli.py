@@ -96,22 +96,13 @@ def stats_command(args: argparse.Namespace) -> int:
 
 def _store_and_shifts(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]] | int:
     """The database to read and the profile's shifts; an exit code when there is no profile to go by."""
-    from app.config import ProfileError, storage_path
-    from ui.cli import resolve_profile
+    from ui.cli import profile_and_db
 
-    config, demo = getattr(args, "config", None), getattr(args, "demo", False)
-    if args.db and not (config or demo):
-        return Path(args.db), ()
-    try:
-        profile, _, _ = resolve_profile(config, demo)
-    except ProfileError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
-    except FileNotFoundError as err:
-        print(f"no position profile at {err.args[0]}; use --config FILE, --demo or --db FILE", file=sys.stderr)
-        return EXIT_USAGE
-    db = Path(args.db) if args.db else storage_path(profile)
-    return db, tuple(profile.calls.shifts)
+    found = profile_and_db(args)
+    if isinstance(found, int):
+        return found
+    profile, db = found
+    return db, tuple(profile.calls.shifts) if profile is not None else ()
 
 
 def _period_text(since: date | None, until: date | None) -> str:

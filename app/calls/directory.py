@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from app.calls.csv_cells import cell_reader, shifted_row_problem
+
 COLUMN_ALIASES: dict[str, str] = {
     "name": "name", "agency": "name",
     "number": "number", "phone": "number",
@@ -126,14 +128,11 @@ def _header(cells: list[str], where: str, problems: list[str]) -> tuple[dict[str
 
 def _entry(cells: list[str], columns: dict[str, int], width: int, where: str, line: int,
            problems: list[str]) -> DirectoryEntry | None:
-    if any(cell.strip() for cell in cells[width:]):
-        problems.append(f"{where}: {len(cells)} cells but the header names {width}; row skipped "
-                        "(put text containing commas in double quotes)")
+    shifted = shifted_row_problem(cells, width, where)
+    if shifted:
+        problems.append(shifted)
         return None
-
-    def cell(column: str) -> str:
-        index = columns.get(column)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
+    cell = cell_reader(cells, columns)
 
     name, number = cell("name"), cell("number")
     if not name:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.calls.addresses import normalize_address, normalize_address_text, normalize_phone, split_key
+from app.calls.csv_cells import cell_reader, shifted_row_problem
 from app.store.connection import open_for_reading, open_for_writing
 from app.store.errors import StoreError
 from app.store.schema import migrate
@@ -122,15 +123,11 @@ def _row(cells: list[str], columns: dict[str, int], width: int, name: str, line:
          problems: list[str]) -> RegistryRow | None:
     """The entry a data row holds, or None (with the reason appended to ``problems``)."""
     where = f"{name}:{line}"
-    if any(cell.strip() for cell in cells[width:]):
-        # Usually an unquoted comma inside a field: every column after it has shifted.
-        problems.append(f"{where}: {len(cells)} cells but the header names {width}; row skipped "
-                        "(put text containing commas in double quotes)")
+    shifted = shifted_row_problem(cells, width, where)
+    if shifted:
+        problems.append(shifted)
         return None
-
-    def cell(column: str) -> str:
-        index = columns.get(column)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
+    cell = cell_reader(cells, columns)
 
     values = {column: cell(column) for column in COLUMNS}
     for column, value in values.items():

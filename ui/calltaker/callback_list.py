@@ -12,12 +12,10 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.calls.callbacks import OUTCOMES
 from app.snapshots import CallbackView
 from ui.calltaker.location_block import phone_text
+from ui.widgets.tables import row_table
 from ui.widgets.rows_model import Cell, Row, RowsModel
 from ui.widgets.times import clock_text, duration_text
 
@@ -55,13 +54,7 @@ class CallbackList(QWidget):
         self.setObjectName("callbackList")
         self.items: tuple[CallbackView, ...] = ()
         self.model = RowsModel(HEADERS, self)
-        self.table = QTableView(self)
-        self.table.setObjectName("callbackTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = row_table(self.model, self, object_name="callbackTable", single=True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())

@@ -15,19 +15,18 @@ from typing import ClassVar
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.calls.directory import DirectoryEntry, dial_string, search
 from ui.widgets.plain import plain_label, set_plain
+from ui.widgets.tables import row_table
 from ui.widgets.rows_model import Cell, Row, RowsModel
 
 HEADERS = ("Name", "Number", "Category")
@@ -85,14 +84,8 @@ class DirectoryPanel(QWidget):
         self.search_box.returnPressed.connect(self.dial_current)
 
         self.model = RowsModel(HEADERS, self)
-        self.table = QTableView(self)
-        self.table.setObjectName("directoryList")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table(self.model, self, object_name="directoryList", single=True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing always goes to the search box
-        self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHeaderView,
     QListWidget,
     QListWidgetItem,
     QSplitter,
-    QTableView,
     QTabWidget,
     QWidget,
 )
@@ -17,6 +15,7 @@ from PySide6.QtWidgets import (
 from app.snapshots import CallView, SpillView
 from ui.widgets.plain import one_line, set_plain_text
 from ui.widgets.raw_text import RawTextView, broken_at_line_ends
+from ui.widgets.tables import row_table
 from ui.widgets.rows_model import Cell, Row, RowsModel
 from ui.widgets.times import clock_text, duration_text, seconds_between
 
@@ -85,12 +84,7 @@ class CallHistory(QTabWidget):
         super().__init__(parent)
         self.setObjectName("callHistory")
         self.recent_model = RowsModel(RECENT_HEADERS, self)
-        self.recent_table = QTableView(self)
-        self.recent_table.setObjectName("recentCalls")
-        self.recent_table.setModel(self.recent_model)
-        self.recent_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.recent_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.recent_table.verticalHeader().setVisible(False)
+        self.recent_table = row_table(self.recent_model, self, object_name="recentCalls")
         self.recent_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.recent_table.setAlternatingRowColors(True)
         self.unassigned = UnassignedSpills(self)

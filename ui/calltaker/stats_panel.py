@@ -19,14 +19,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +45,7 @@ from app.calls.stats import (
 )
 from ui.theme.stylesheet import current_palette
 from ui.widgets.plain import plain_label, set_plain
+from ui.widgets.tables import row_table
 from ui.widgets.rows_model import Cell, Row, RowsModel
 from ui.widgets.style import set_style_state
 
@@ -142,12 +141,7 @@ class StatsPanel(QWidget):
         self.hourly_plot.addItem(self.hourly_abandoned_bars)
 
         self.model = RowsModel(FIGURE_HEADERS, self)
-        self.table = QTableView(self)
-        self.table.setObjectName("statsTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = row_table(self.model, self, object_name="statsTable")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
 

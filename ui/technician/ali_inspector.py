@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QTextEdit,
     QToolTip,
     QVBoxLayout,
@@ -44,6 +42,7 @@ from app.snapshots import CallsSnapshot, SpillView
 from ui.theme.palette import field_tints, palette_for
 from ui.theme.stylesheet import current_theme
 from ui.widgets.plain import make_read_only, one_line, plain_label, plain_tooltip
+from ui.widgets.tables import row_table
 from ui.widgets.rows_model import Cell, Row, RowsModel
 from ui.widgets.style import set_style_state
 from ui.widgets.times import clock_text
@@ -259,14 +258,8 @@ class AliInspector(QWidget):
         self.frame_view = FrameView(self)
         self.frame_view.describe_at = self._describe_at
         self.rows = SpanRows(self)
-        self.table = QTableView(self)
-        self.table.setObjectName("inspectorTable")
-        self.table.setModel(self.rows)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table(self.rows, self, object_name="inspectorTable", single=True)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)  # long values elide; the tooltip has them
