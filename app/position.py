@@ -136,6 +136,8 @@ class Position(QObject):
         self.built = radios + inputs + [b for b in (phone, ring, ali) if b is not None]
 
         events = EventLog(self.store)
+        for note in profile.migration_notes:
+            events.log("config.upgrade", source="console", detail=f"{self.info.profile_path}: {note}")
         status = StatusService()
         status.declare("store", "Event store", "store", LinkState.UP.value, str(self.data_path))
         for b in self.built:

@@ -22,4 +22,6 @@ def check_profile(path: str | Path) -> tuple[int, list[str]]:
         f"position {profile.position.name}, "
         f"{_count(len(profile.radios), 'radio')}, {_count(len(profile.inputs), 'input')}"
     )
-    return EXIT_OK, [f"OK: {path} ({summary})"]
+    upgraded = [f"{path}: schema_version: {note}; the file is unchanged (update it when the position no "
+                f"longer needs the older console)" for note in profile.migration_notes]
+    return EXIT_OK, [f"OK: {path} ({summary})", *upgraded]

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from app.config.migrate import MigrationError, migrate_profile_data
 from app.config.schema import INPUT_KINDS, PHONE_KINDS, RADIO_KINDS, Profile
 
 FILE_FIELD = "(file)"
@@ -63,10 +64,15 @@ def load_profile(path: str | Path) -> Profile:
         # tomllib's message already ends with "(at line L, column C)".
         raise ProfileError(path, [Problem(TOML_FIELD, str(err))]) from None
     try:
+        data, migration_notes = migrate_profile_data(data)
+    except MigrationError as err:
+        raise ProfileError(path, [Problem("schema_version", str(err))]) from None
+    try:
         profile = Profile.model_validate(data)
     except ValidationError as err:
         raise ProfileError(path, problems_from_validation(err, data)) from None
     profile._source_path = path.absolute()
+    profile._migration_notes = tuple(migration_notes)
     return profile
 
 

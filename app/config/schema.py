@@ -378,6 +378,12 @@ class Profile(_Strict):
 
     # The file this profile was read from; set by app.config.load, None for profiles built in code.
     _source_path: Path | None = PrivateAttr(default=None)
+    # What app.config.migrate did to read an older profile (empty for a current one).
+    _migration_notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def migration_notes(self) -> tuple[str, ...]:
+        return self._migration_notes
 
     @property
     def source_path(self) -> Path | None:
