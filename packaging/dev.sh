@@ -16,10 +16,11 @@ RUNTIME_PACKAGES=(
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
 )
 # Real peers the tests talk to: a JACK server (dummy backend), Hamlib's rigctld, signalling decoders,
-# socat for serial-over-IP, Xvfb for screenshots, and the desktop-file/AppStream validators.
+# socat for serial-over-IP, Xvfb for screenshots, the desktop-file/AppStream validators, NSIS's
+# makensis, which compiles the Windows installer script, and binutils (objdump, strip) for PyInstaller.
 TEST_PACKAGES=(
   jackd2 libjack-jackd2-0 libhamlib-utils multimon-ng minimodem sox socat xvfb xauth
-  desktop-file-utils appstream
+  desktop-file-utils appstream nsis binutils
 )
 
 is_installed() {

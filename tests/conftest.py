@@ -26,6 +26,8 @@ PEERS = {
     "Xvfb": "xvfb",
     "desktop-file-validate": "desktop-file-utils",
     "appstreamcli": "appstream",
+    "makensis": "nsis",
+    "objdump": "binutils",  # PyInstaller reads binaries with it on Linux
 }
 
 
