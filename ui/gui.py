@@ -16,8 +16,10 @@ from ui.widgets.app_icon import app_icon
 if TYPE_CHECKING:  # the lead composes the position; the GUI only needs its duck type at run time
     from app.position import Position
 
-APP_NAME = "dispatch-console"
+APP_NAME = "dispatch-console"  # also the X11 WM class: packaging/linux's StartupWMClass
 ORG_NAME = "dispatch-console"
+# The desktop entry's id (packaging/linux/<id>.desktop): Wayland links the window to it by this name.
+DESKTOP_ID = "org.dispatchconsole.DispatchConsole"
 
 
 def run_gui(position: "Position", *, settings_path: Path) -> int:
@@ -26,7 +28,7 @@ def run_gui(position: "Position", *, settings_path: Path) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationDisplayName("Dispatch Console")
-    app.setDesktopFileName(APP_NAME)
+    app.setDesktopFileName(DESKTOP_ID)
     app.setWindowIcon(app_icon())
 
     settings_path.parent.mkdir(parents=True, exist_ok=True)

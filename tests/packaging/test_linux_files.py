@@ -55,6 +55,10 @@ def test_desktop_file_starts_the_console_and_matches_its_window():
     assert entry["Terminal"] == "false"
     # Qt on X11 sets the window's WM_CLASS to QCoreApplication.applicationName().
     assert entry["StartupWMClass"] == APP_NAME
+    # Wayland matches the window's app id (QGuiApplication.desktopFileName) to the desktop entry's id.
+    from ui.gui import DESKTOP_ID
+
+    assert DESKTOP_ID == APP_ID
     assert {"Network", "Telephony"} <= set(filter(None, entry["Categories"].split(";")))
 
 
