@@ -75,7 +75,9 @@ def _install_failsafes(app: QApplication, position: Position) -> None:
 
     def on_signal(signum, _frame) -> None:
         position.unkey_all(f"signal {signal.Signals(signum).name}")
-        app.quit()
+        # Queued, not app.quit(): a quit asked for before the event loop runs is lost, and the signal
+        # may come between the position's start and app.exec().
+        QTimer.singleShot(0, app.quit)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
