@@ -34,6 +34,7 @@ from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, Registry
 from app.status import StatusService
 from app.store import StoreError, StoreWriter
 from hardware.events import LinkState
+from hardware.serial.send_queue import SendQueue
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,12 @@ class Position(QObject):
                 layout_problem = f"ALI layout {ali_cfg.layout!r} could not be loaded: {err}"
                 events.log("ali.layout.error", source=ali_cfg.id, detail=layout_problem)
         ali_driver = ali.driver if ali is not None else None
+        ali_send = None
+        if ali is not None and hasattr(ali_driver, "send"):
+            # ACKs and rebid requests are written off the control thread: it must never wait on a port.
+            sender = SendQueue(ali.id, ali_driver.send, lambda: bool(ali_driver.is_open))
+            ali.stoppers.append(sender.stop)
+            ali_send = sender.submit
         return CallsService(
             events, self.store,
             ali_device=ali.id if ali else "",
@@ -213,7 +220,7 @@ class Position(QObject):
             operator=f"{_user_name()}@{profile.position.name}",
             phone_answer=phone_driver.answer if phone_driver else None,
             phone_release=phone_driver.release if phone_driver else None,
-            ali_send=getattr(ali_driver, "send", None),
+            ali_send=ali_send,
             match_registry=self._registry_matcher(events),
         )
 
