@@ -1,0 +1,166 @@
+"""Instant recall: the last minutes of each receive input at 8 kHz int16, and an index of transmissions.
+
+``write(block)`` runs in the audio callback and allocates no arrays: it decimates 48 kHz -> 8 kHz with
+a linear-phase FIR (Kaiser-windowed sinc, 255 taps, cutoff 3.6 kHz; a 6 kHz tone comes out >= 60 dB
+down) as one matmul per block against a banded matrix made once per block phase, then puts the int16
+samples into one ring of shape (capacity, channels) with index wrap. Budget: 16 channels x 600 s x
+8000 x 2 bytes = 153.6 MB.
+
+The index (``carrier_on``/``carrier_off``/``last_transmission``) belongs to the control thread: it
+marks the recorder's sample count when carrier changes and copies samples out on demand. The count
+is one int64 element the callback updates in place, so reading it needs no lock; a mark is at most one block late.
+Output sample n is the filter output at input sample 6n (group delay: 127 input samples).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+IN_RATE = 48_000
+OUT_RATE = 8_000
+FACTOR = IN_RATE // OUT_RATE
+TAPS = 255
+CUTOFF_HZ = 3_600.0
+KAISER_BETA = 8.0
+FULL_SCALE = 32767.0
+
+
+def design_lowpass(taps: int = TAPS, cutoff_hz: float = CUTOFF_HZ, rate: int = IN_RATE,
+                   beta: float = KAISER_BETA) -> np.ndarray:
+    """Kaiser-windowed sinc low-pass with unity gain at DC (float64)."""
+    n = np.arange(taps) - (taps - 1) / 2.0
+    h = 2.0 * cutoff_hz / rate * np.sinc(2.0 * cutoff_hz / rate * n) * np.kaiser(taps, beta)
+    return h / h.sum()
+
+
+@dataclass
+class Transmission:
+    channel: int
+    start: int  # absolute 8 kHz sample index of carrier start
+    wall_start: float
+    end: int | None = None  # None while on air
+    wall_end: float | None = None
+    unit_id: str | None = None  # set later, when the unit is identified
+
+
+class RecallRecorder:
+    def __init__(self, channels: int, frames: int, seconds: float = 600.0,
+                 columns: tuple[int, ...] | None = None) -> None:
+        if columns is not None and len(columns) != channels:
+            raise ValueError(f"recall: {len(columns)} columns given for {channels} channels")
+        self.channels = channels
+        self.frames = frames
+        self.capacity = int(seconds * OUT_RATE)
+        self.columns = columns
+        self.ring = np.zeros((self.capacity, channels), dtype=np.int16)
+        # [8 kHz samples written per channel, blocks written]: kept in an array so the callback
+        # updates them in place instead of making new int objects.
+        self._counts = np.zeros(2, dtype=np.int64)
+        self._index: list[list[Transmission]] = [[] for _ in range(channels)]
+
+        h = design_lowpass().astype(np.float32)
+        history = TAPS - 1
+        length = history + frames
+        # Two history buffers, used alternately, so carrying the tail over never overlaps itself.
+        self._hist = [np.zeros((length, channels), dtype=np.float32) for _ in range(2)]
+        self._fresh = [buf[history:] for buf in self._hist]  # where each block lands
+        self._tail = [buf[frames:] for buf in self._hist]  # the last TAPS-1 samples after a block
+        self._head = [buf[:history] for buf in self._hist]
+        self._col_index = np.array(columns if columns is not None else range(channels), dtype=np.intp)
+
+        # Per block phase (input sample count mod FACTOR): which block offsets produce an output.
+        self._phases = FACTOR // math.gcd(frames, FACTOR)
+        self._bands: list[np.ndarray] = []
+        self._out_f: list[np.ndarray] = []
+        self._out_i: list[np.ndarray] = []
+        self._base_idx: list[np.ndarray] = []
+        self._idx: list[np.ndarray] = []
+        for p in range(self._phases):
+            start_in = p * frames
+            offsets = [o for o in range(frames) if (start_in + o) % FACTOR == 0]
+            band = np.zeros((len(offsets), length), dtype=np.float32)
+            for k, o in enumerate(offsets):
+                # y = sum_j h[j] * x[i - j], and x[i - j] sits at row history + o - j
+                band[k, history + o - np.arange(TAPS)] = h
+            self._bands.append(band)
+            self._out_f.append(np.zeros((len(offsets), channels), dtype=np.float32))
+            self._out_i.append(np.zeros((len(offsets), channels), dtype=np.int16))
+            base = np.arange(len(offsets) * channels, dtype=np.intp)  # k * channels + c
+            self._base_idx.append(base)
+            self._idx.append(np.zeros_like(base))
+
+    @property
+    def written(self) -> int:
+        """8 kHz samples written per channel since start."""
+        return int(self._counts[0])
+
+    def nbytes(self) -> int:
+        """Memory held by the recorder's arrays."""
+        arrays = [self.ring, *self._hist, *self._bands, *self._out_f, *self._out_i, *self._base_idx, *self._idx]
+        return sum(a.nbytes for a in arrays)
+
+    # ---- callback side -----------------------------------------------------------------------
+
+    def write(self, block: np.ndarray) -> None:
+        """Callback: one (frames, n) float32 block at 48 kHz (n = channels, or wider with ``columns``)."""
+        counts = self._counts
+        b = counts[1] % 2
+        p = counts[1] % self._phases
+        hist = self._hist[b]
+        np.take(block, self._col_index, axis=1, out=self._fresh[b], mode="clip")
+        y = self._out_f[p]
+        np.matmul(self._bands[p], hist, out=y)
+        np.multiply(y, FULL_SCALE, out=y)
+        np.rint(y, out=y)
+        np.clip(y, -FULL_SCALE - 1.0, FULL_SCALE, out=y)
+        yi = self._out_i[p]
+        np.copyto(yi, y, casting="unsafe")
+        idx = self._idx[p]
+        np.add(self._base_idx[p], (counts[0] % self.capacity) * self.channels, out=idx)
+        np.put(self.ring, idx, yi, mode="wrap")
+        np.copyto(self._head[1 - b], self._tail[b])
+        counts[0] += y.shape[0]
+        counts[1] += 1
+
+    # ---- control-thread side -----------------------------------------------------------------
+
+    def carrier_on(self, channel: int, wall: float) -> Transmission:
+        tx = Transmission(channel=channel, start=self.written, wall_start=wall)
+        entries = self._index[channel]
+        entries.append(tx)
+        oldest = self.written - self.capacity
+        while entries and entries[0].end is not None and entries[0].end <= oldest:
+            entries.pop(0)  # wholly overwritten in the ring
+        return tx
+
+    def carrier_off(self, channel: int, wall: float) -> Transmission | None:
+        entries = self._index[channel]
+        if not entries or entries[-1].end is not None:
+            return None
+        tx = entries[-1]
+        tx.end = self.written
+        tx.wall_end = wall
+        return tx
+
+    def transmissions(self, channel: int) -> list[Transmission]:
+        return list(self._index[channel])
+
+    def samples(self, channel: int, start: int, end: int) -> np.ndarray:
+        """A copy of channel samples [start, end) (absolute 8 kHz indices), clipped to what the ring holds."""
+        start = max(start, self.written - self.capacity, 0)
+        end = min(end, self.written)
+        if end <= start:
+            return np.zeros(0, dtype=np.int16)
+        rows = np.arange(start, end) % self.capacity
+        return self.ring[rows, channel].copy()
+
+    def last_transmission(self, channel: int) -> np.ndarray:
+        """The last transmission's samples (int16, to now if still on air); empty when there is none."""
+        entries = self._index[channel]
+        if not entries:
+            return np.zeros(0, dtype=np.int16)
+        tx = entries[-1]
+        return self.samples(channel, tx.start, tx.end if tx.end is not None else self.written)

@@ -1,0 +1,110 @@
+"""Instant recall recorder: decimation against a float64 reference, ring wrap, transmission index, budget."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import app.dsp
+from app.dsp.recall import FACTOR, FULL_SCALE, RecallRecorder, design_lowpass
+
+FRAMES = 128
+
+
+def reference(x: np.ndarray) -> np.ndarray:
+    """float64 decimation of one channel: y[n] = sum_j h[j] x[6n - j], quantized like the recorder."""
+    y = np.convolve(x.astype(np.float64), design_lowpass())[: len(x)][::FACTOR]
+    return np.clip(np.rint(y * FULL_SCALE), -FULL_SCALE - 1, FULL_SCALE).astype(np.int64)
+
+
+def noise(frames: int, channels: int, seed: int = 2) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, (frames, channels)).astype(np.float32)
+
+
+def feed(rec: RecallRecorder, x: np.ndarray, start_block: int, end_block: int) -> None:
+    for b in range(start_block, end_block):
+        rec.write(x[b * FRAMES:(b + 1) * FRAMES])
+
+
+def test_ring_wraps_and_holds_the_latest_samples():
+    rec = RecallRecorder(channels=2, frames=FRAMES, seconds=0.05)  # 400 samples at 8 kHz
+    x = noise(FRAMES * 60, 2)
+    feed(rec, x, 0, 60)
+    assert rec.written == FRAMES * 60 // FACTOR == 1280 > rec.capacity == 400
+    for c in range(2):
+        want = reference(x[:, c])[rec.written - rec.capacity:]
+        got = rec.samples(c, 0, rec.written).astype(np.int64)
+        assert len(got) == rec.capacity
+        assert np.abs(got - want).max() <= 1  # float32 filter vs float64 reference: one LSB of rounding
+
+
+def test_last_transmission_is_exactly_the_carrier_span():
+    rec = RecallRecorder(channels=3, frames=FRAMES, seconds=1.0)
+    x = noise(FRAMES * 40, 3, seed=5)
+    assert rec.last_transmission(1).size == 0
+    feed(rec, x, 0, 7)
+    tx = rec.carrier_on(1, wall=1000.0)
+    feed(rec, x, 7, 19)
+    rec.carrier_off(1, wall=1001.5)
+    feed(rec, x, 19, 40)
+    assert (tx.start, tx.end) == (-(-7 * FRAMES // FACTOR), -(-19 * FRAMES // FACTOR))  # outputs at inputs 0, 6, 12...
+    got = rec.last_transmission(1).astype(np.int64)
+    want = reference(x[:, 1])[tx.start:tx.end]
+    assert len(got) == tx.end - tx.start
+    assert np.abs(got - want).max() <= 1
+    tx.unit_id = "4521"  # identified later
+    assert rec.transmissions(1)[-1].unit_id == "4521" and rec.transmissions(0) == []
+
+
+def test_columns_pick_receive_inputs_from_a_wider_block():
+    rec = RecallRecorder(channels=2, frames=FRAMES, seconds=1.0, columns=(3, 1))
+    x = noise(FRAMES * 10, 5, seed=9)
+    feed(rec, x, 0, 10)
+    for c, col in enumerate((3, 1)):
+        assert np.abs(rec.samples(c, 0, rec.written) - reference(x[:, col])).max() <= 1
+    with pytest.raises(ValueError, match="1 columns given for 2 channels"):
+        RecallRecorder(channels=2, frames=FRAMES, columns=(0,))
+
+
+def test_decimation_attenuates_6_khz_by_60_db():
+    """A 6 kHz tone would alias to 2 kHz at 8 kHz; the filter takes it >= 60 dB below a 1 kHz tone."""
+    t = np.arange(FRAMES * 200) / 48_000
+    x = np.stack([0.9 * np.sin(2 * np.pi * 1000 * t), 0.9 * np.sin(2 * np.pi * 6000 * t)], axis=1)
+    rec = RecallRecorder(channels=2, frames=FRAMES, seconds=1.0)
+    feed(rec, x.astype(np.float32), 0, 200)
+    settled = slice(100, rec.written)  # past the filter's start-up
+    rms = [np.sqrt(np.mean(rec.samples(c, 0, rec.written)[settled].astype(np.float64) ** 2)) for c in range(2)]
+    assert rms[0] == pytest.approx(0.9 * FULL_SCALE / np.sqrt(2), rel=1e-3)
+    assert rms[1] <= rms[0] * 10 ** (-60 / 20)
+
+
+def test_sixteen_channels_of_ten_minutes_fit_the_budget():
+    rec = RecallRecorder(channels=16, frames=FRAMES, seconds=600.0)
+    assert rec.ring.nbytes == 16 * 600 * 8000 * 2 == 153_600_000
+    assert rec.nbytes() <= 200_000_000
+
+
+def test_write_allocates_nothing_at_steady_state():
+    rec = RecallRecorder(channels=16, frames=FRAMES, seconds=2.0)
+    block = noise(FRAMES, 16)
+    for _ in range(20):
+        rec.write(block)
+    dsp = [tracemalloc.Filter(True, str(Path(app.dsp.__file__).parent) + "/*")]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(1000):  # wraps the 2 s ring more than once
+            rec.write(block)
+        _, peak = tracemalloc.get_traced_memory()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    grown = [s for s in after.filter_traces(dsp).compare_to(before.filter_traces(dsp), "lineno")
+             if s.size_diff > 0 or s.count_diff > 0]
+    assert grown == []
+    assert peak - base < 2048  # transient interpreter objects only; one output block is 22 x 16 x 4 = 1.4 KB
