@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.stats_cli import add_stats_parser  # argparse only; the statistics load on use
 
     add_stats_parser(sub, _profile_options(after_subcommand=True))
+    from ui.tone_cli import add_tone_parser  # argparse only; the DSP loads on use
+
+    add_tone_parser(sub)
     return parser
 
 
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from ui.stats_cli import stats_command
 
         return stats_command(args)
+    if args.command == "tone":
+        from ui.tone_cli import tone_command
+
+        return tone_command(args)
     from ui.startup import main_gui  # the only path that loads QtWidgets
 
     return main_gui(config=args.config, demo=args.demo, role=args.role)

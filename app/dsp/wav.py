@@ -14,11 +14,12 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
 
 
 def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
-    with wave.open(str(path), "wb") as out:
+    pcm = to_int16(samples).tobytes()
+    with open(path, "wb") as file, wave.open(file, "wb") as out:  # open() first: a bad path raises cleanly
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(int(rate))
-        out.writeframes(to_int16(samples).tobytes())
+        out.writeframes(pcm)
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:

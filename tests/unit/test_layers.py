@@ -62,8 +62,10 @@ def test_headless_commands_load_no_qt_widgets(tmp_path):
         "    main(['config', 'check', 'assets/profiles/demo.toml'])\n"
         "    main(['log', 'tail', '--demo'])\n"
         "    main(['stats', '--demo'])\n"
+        f"    main(['tone', 'trc', '--hold', '0.1', '-o', {str(tmp_path / 'tone.wav')!r}])\n"
         "print('PySide6.QtWidgets' in sys.modules, 'PySide6.QtGui' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert (tmp_path / "tone.wav").stat().st_size > 44  # the tone command really ran
