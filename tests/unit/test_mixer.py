@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import time
-import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import app.dsp
 from app.dsp.meters import FLOOR_DBFS, Meter
 from app.dsp.mixer import BlockMixer
 from app.dsp.mixplan import MixPlan
-
-DSP_DIR = str(Path(app.dsp.__file__).parent)
+from tests.allocations import steady_state_allocations
 
 
 def plan_of(g: np.ndarray) -> MixPlan:
@@ -57,26 +53,11 @@ def test_steady_state_allocates_nothing():
     mixer = BlockMixer(32, 8, 128, plan_of(np.random.default_rng(3).uniform(0, 1, (32, 8))))
     inp = blocks(32, 128, 1)[0]
     out = np.empty((128, 8), dtype=np.float32)
-    for _ in range(20):
-        mixer.process(inp, out)  # warm up caches of numpy and the interpreter
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        base, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(1000):
-            mixer.process(inp, out)
-        _, peak = tracemalloc.get_traced_memory()
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    only_dsp = [tracemalloc.Filter(True, DSP_DIR + "/*")]
-    grown = [s for s in after.filter_traces(only_dsp).compare_to(before.filter_traces(only_dsp), "lineno")
-             if s.size_diff > 0 or s.count_diff > 0]
-    assert grown == []
+    found = steady_state_allocations(lambda: mixer.process(inp, out))
+    assert found.grown == []
     # What remains are transient interpreter objects numpy's calls make and free (~1 KB, the same after
     # 1 block or 1000): far below the smallest block buffer (8 columns x 128 frames x 4 bytes = 4 KiB).
-    assert peak - base < 2048
+    assert found.peak_bytes < 2048
 
 
 def test_meters_on_known_signals():

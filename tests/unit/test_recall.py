@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import app.dsp
 from app.dsp.recall import FACTOR, FULL_SCALE, RecallRecorder, design_lowpass
+from tests.allocations import steady_state_allocations
 
 FRAMES = 128
 
@@ -90,21 +88,6 @@ def test_sixteen_channels_of_ten_minutes_fit_the_budget():
 def test_write_allocates_nothing_at_steady_state():
     rec = RecallRecorder(channels=16, frames=FRAMES, seconds=2.0)
     block = noise(FRAMES, 16)
-    for _ in range(20):
-        rec.write(block)
-    dsp = [tracemalloc.Filter(True, str(Path(app.dsp.__file__).parent) + "/*")]
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        base, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(1000):  # wraps the 2 s ring more than once
-            rec.write(block)
-        _, peak = tracemalloc.get_traced_memory()
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    grown = [s for s in after.filter_traces(dsp).compare_to(before.filter_traces(dsp), "lineno")
-             if s.size_diff > 0 or s.count_diff > 0]
-    assert grown == []
-    assert peak - base < 2048  # transient interpreter objects only; one output block is 22 x 16 x 4 = 1.4 KB
+    found = steady_state_allocations(lambda: rec.write(block))  # 1000 blocks wrap the 2 s ring more than once
+    assert found.grown == []
+    assert found.peak_bytes < 2048  # transient interpreter objects only; one output block is 22 x 16 x 4 = 1.4 KB

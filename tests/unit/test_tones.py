@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from app.dsp import tones
 from app.dsp.measure import peak_frequency, rms_db, tone_level_dbfs
 from app.dsp.tones import Segment, ToneError, ToneGenerator, silence
+from tests.allocations import steady_state_allocations
 
 
 def _render_in_blocks(segments, rate, total, block, **kw) -> np.ndarray:
@@ -129,22 +129,10 @@ def test_fill_allocates_nothing_at_steady_state():
     rate, block = 48000, 1024
     gen = ToneGenerator(tones.dtmf("0123456789") + tones.alert2(), rate, repeat=True)
     out = np.empty(block, dtype=np.float32)
-    for _ in range(20):  # warm-up: scratch buffers reach the block size
+    def step():
+        gen.fill(out, add=True)
         gen.fill(out)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        for _ in range(1000):
-            gen.fill(out, add=True)
-            gen.fill(out)
-        peak = tracemalloc.get_traced_memory()[1]
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    only_dsp = [tracemalloc.Filter(True, "*app/dsp/*")]
-    grown = [s for s in after.filter_traces(only_dsp).compare_to(before.filter_traces(only_dsp), "lineno")
-             if s.size_diff > 0 or s.count_diff > 0]
-    assert grown == []
-    assert peak - base < block * 8 // 2  # not even one float64 temporary of the block's size
+
+    found = steady_state_allocations(step)  # warm-up first: scratch buffers reach the block size
+    assert found.grown == []
+    assert found.peak_bytes < block * 8 // 2  # not even one float64 temporary of the block's size

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from app.dsp import trc
 from app.dsp.measure import rms_db, tone_level_dbfs
 from app.dsp.tones import TEST_LEVEL_DBFS, ToneError, ToneGenerator
+from tests.allocations import steady_state_allocations
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 48000])
@@ -95,17 +95,5 @@ def test_notch_response_matches_its_coefficients():
 def test_process_allocates_nothing_at_steady_state():
     notch = trc.NotchFilter(8000)
     block = np.random.default_rng(1).uniform(-0.5, 0.5, 160).astype(np.float32)
-    for _ in range(10):
-        notch.process(block)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        for _ in range(1000):
-            notch.process(block)
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    only_dsp = [tracemalloc.Filter(True, "*app/dsp/*")]
-    grown = [s for s in after.filter_traces(only_dsp).compare_to(before.filter_traces(only_dsp), "lineno")
-             if s.size_diff > 0 or s.count_diff > 0]
-    assert grown == []
+    found = steady_state_allocations(lambda: notch.process(block))
+    assert found.grown == []
