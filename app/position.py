@@ -27,7 +27,7 @@ from app.control import ControlHub, DeviceBridge
 from app.drivers import Built, build_input, build_phone_and_ali, build_radio, build_ring_line
 from app.ali.layouts import LayoutError, load_layout
 from app.calls.directory import DirectoryEntry, load_directory
-from app.calls.registry import RegistryIndex, address_key_for_record, import_registry_csv, phones_for_record
+from app.calls.registry import RegistryIndex, address_key_for_record, import_registry_csv
 from app.calls.service import RegistryMatcher
 from app.eventlog import EventLog
 from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, RegistryFlag, StatusSnapshot
@@ -248,8 +248,7 @@ class Position(QObject):
             events.log("registry.problem", source="registry", detail=problem)
 
         def match(phones: list[str], record: Mapping[str, Any]) -> tuple[RegistryFlag, ...]:
-            found = index.match(phones=[*phones, *phones_for_record(record)],
-                                address_key=address_key_for_record(record) if record else "")
+            found = index.match(phones=phones, address_key=address_key_for_record(record) if record else "")
             return tuple(RegistryFlag(m.name, m.category, m.notes, m.address, m.phone, m.matched_on) for m in found)
 
         return match

@@ -33,12 +33,6 @@ def _profile(slave_path: str) -> Any:
     })
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def measure_pop(samples: int) -> list[float]:
     """Pop latencies in milliseconds, one per sample."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -114,6 +108,7 @@ def measure_pop(samples: int) -> list[float]:
 
 def ali_bench(samples: int, spills: int, *, as_json: bool) -> int:
     from app.bench.ali_parse import measure_throughput
+    from app.calls.stats import nearest_rank
 
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -121,7 +116,7 @@ def ali_bench(samples: int, spills: int, *, as_json: bool) -> int:
     throughput = measure_throughput(spills)
     result = {
         "pop_median_ms": round(statistics.median(pops), 3),
-        "pop_p99_ms": round(_percentile(pops, 99), 3),
+        "pop_p99_ms": round(nearest_rank(sorted(pops), 99), 3),
         "pop_max_ms": round(max(pops), 3),
         "frames_per_s": round(throughput.frames_per_s, 1),
         "framer_only_frames_per_s": round(throughput.framer_only_frames_per_s, 1),

@@ -9,12 +9,13 @@ or send a unit); "reached", "voicemail" and "sent unit" close it. Items are rows
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.snapshots import CallbackAttempt, CallbackView
+from app.store.reader import reading
+from app.store.schema import CALL_EVENTS_SCHEMA, schema_version
 
 OUTCOMES = {  # outcome -> (label, closes the item)
     "reached": ("Reached", True),
@@ -94,21 +95,15 @@ class CallbackBook:
     def load(self, db_path: str | Path) -> int:
         """Rebuild the list from the store (open items of any age, closed ones of the last shift).
 
-        Returns how many open items were found. A store without call events yet gives none.
+        Returns how many open items were found. A store without call events yet gives none; a store
+        that cannot be read raises StoreError naming it.
         """
-        uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True, timeout=5.0)
-        except sqlite3.Error:
-            return 0
-        try:
+        with reading(db_path) as conn:
+            if conn is None or schema_version(conn) < CALL_EVENTS_SCHEMA:
+                return 0
             rows = conn.execute(
                 "SELECT wall, call_uid, kind, line, detail FROM call_events"
                 " WHERE kind IN ('callback_open', 'callback_outcome') ORDER BY id").fetchall()
-        except sqlite3.Error:
-            return 0
-        finally:
-            conn.close()
         for wall, uid, kind, line, detail_text in rows:
             try:
                 detail = json.loads(detail_text)

@@ -76,10 +76,6 @@ def agencies_text(record: Mapping[str, Any]) -> str:
     return "  ·  ".join(parts)
 
 
-def is_wireless(record: Mapping[str, Any]) -> bool:
-    return (_get(record, "class_of_service") or "").upper() in WIRELESS_CODES
-
-
 def location_warning(spill_kind: str | None, record: Mapping[str, Any]) -> str:
     """Why the call-taker must confirm the location with the caller; '' when the spill is a street address."""
     if spill_kind is None:

@@ -31,13 +31,13 @@ from typing import Any
 
 from app.calls.addresses import normalize_address, normalize_address_text, normalize_phone, split_key
 from app.calls.csv_cells import cell_reader, shifted_row_problem
+from app.calls.location import WIRELESS_CODES
 from app.store.connection import open_for_reading, open_for_writing
 from app.store.errors import StoreError
 from app.store.schema import migrate
 
 COLUMNS: tuple[str, ...] = ("phone", "address", "community", "name", "category", "notes")
 # Class-of-service codes whose ALI address is a cell site, not the caller (ali-formats.md section 7).
-WIRELESS_CODES = frozenset({"WPH1", "WPH2", "WRLS", "G", "H", "8"})
 MATCHED_ON_ORDER = {"phone+address": 0, "phone": 1, "address": 2}
 
 

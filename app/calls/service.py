@@ -32,7 +32,7 @@ from app.calls.callbacks import OUTCOMES, CallbackBook
 from app.calls.location import call_keys, location_warning, one_line_location, wants_rebid
 from app.eventlog import EventLog
 from app.snapshots import CallsSnapshot, CallView, RegistryFlag, SpillView, TimelineEntry
-from app.store import StoreWriter
+from app.store import StoreError, StoreWriter
 from hardware.events import BytesReceived, RingChanged
 
 RECENT_CALLS = 50  # ended calls kept in memory for the view; the store has them all
@@ -267,7 +267,12 @@ class CallsService(QObject):
 
     def load_callbacks(self, db_path: Any) -> None:
         """Open callback items from earlier sessions (called once at start, on the control thread)."""
-        if self.callbacks.load(db_path):
+        try:
+            found = self.callbacks.load(db_path)
+        except StoreError as err:
+            self._events.log("callback.load.error", source="console", detail=str(err))
+            return
+        if found:
             self._publish()
 
     # -- driver events --------------------------------------------------------------------------

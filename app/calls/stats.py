@@ -48,7 +48,6 @@ import json
 import math
 import os
 import re
-import sqlite3
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -56,16 +55,13 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from app.store.connection import open_for_reading
-from app.store.errors import StoreError
-from app.store.schema import schema_version
+from app.store.reader import reading
+from app.store.schema import CALL_EVENTS_SCHEMA, schema_version
 
 # --------------------------------------------------------------------------- what the store holds
 
 #: The kinds of call_events rows that decide a call's answer time and outcome.
 _OUTCOME_KINDS = ("ring", "answer", "abandon", "release")
-#: call_events arrived with this schema version; older stores hold no calls.
-_CALLS_SCHEMA = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +98,10 @@ def load_call_records(
     written before calls were recorded and gives an empty list. A row whose detail is not valid JSON
     still counts by its kind and time.
     """
-    path = Path(db_path)
-    try:
-        conn = open_for_reading(path)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open event store {path} for reading: {exc}") from exc
-    try:
-        if schema_version(conn) < _CALLS_SCHEMA:
+    with reading(db_path) as conn:
+        if conn is None or schema_version(conn) < CALL_EVENTS_SCHEMA:
             return []
         rows = conn.execute(*_rows_query(since_wall, until_wall)).fetchall()
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read calls from event store {path}: {exc}") from exc
-    finally:
-        conn.close()
     records = _records_from_rows(rows)
     return [r for r in records if _in_period(r.ring_wall, since_wall, until_wall)]
 

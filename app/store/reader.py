@@ -50,7 +50,7 @@ _RAW_COLUMNS = "id, wall, device, data, parsed, mono"
 
 def tail_events(path: str | os.PathLike[str], n: int = 20) -> list[EventRow]:
     """The last ``n`` events, oldest first."""
-    with _reading(path) as conn:
+    with reading(path) as conn:
         if conn is None:
             return []
         rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT ?", (n,)).fetchall()
@@ -59,7 +59,7 @@ def tail_events(path: str | os.PathLike[str], n: int = 20) -> list[EventRow]:
 
 def events_since(path: str | os.PathLike[str], after_id: int, limit: int = 1000) -> list[EventRow]:
     """Up to ``limit`` events with ``id > after_id``, oldest first (for following the log)."""
-    with _reading(path) as conn:
+    with reading(path) as conn:
         if conn is None:
             return []
         rows = conn.execute(
@@ -72,7 +72,7 @@ def raw_spills(
     path: str | os.PathLike[str], limit: int = 100, *, after_id: int | None = None
 ) -> list[RawSpillRow]:
     """Raw spills oldest first: the last ``limit``, or the first ``limit`` with ``id > after_id``."""
-    with _reading(path) as conn:
+    with reading(path) as conn:
         if conn is None:
             return []
         if after_id is None:
@@ -125,8 +125,9 @@ def _escape_char(ch: str) -> str:
 
 
 @contextmanager
-def _reading(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection, or None if the store has no schema yet; errors become StoreError."""
+def reading(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection (safe while the writer runs), or None if the store has no schema yet;
+    a missing file and SQLite errors become StoreError naming the file."""
     path = Path(path)
     try:
         conn = open_for_reading(path)

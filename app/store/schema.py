@@ -115,6 +115,9 @@ _V2_CALLS_AND_REGISTRY = Migration(
 #: Every migration, oldest first; versions run 1, 2, 3, ... without gaps.
 MIGRATIONS: tuple[Migration, ...] = (_V1_EVENT_LOG_AND_RAW_SPILLS, _V2_CALLS_AND_REGISTRY)
 
+#: The first version with the call_events table (older stores have no calls to read).
+CALL_EVENTS_SCHEMA: int = _V2_CALLS_AND_REGISTRY.version
+
 #: The schema version this code writes and expects.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version
 

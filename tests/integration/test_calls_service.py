@@ -285,3 +285,11 @@ def test_transfer_is_logged_on_the_call(qtbot, calls):
     assert calls.snap.active.timeline[-1].text == "transfer to DEMO CITY PD 7195550110 (copy)"
     assert calls.call_events()[-1][1:] == ("transfer", {"method": "copy", "name": "DEMO CITY PD",
                                                        "number": "7195550110"})
+
+
+def test_a_store_that_cannot_be_read_for_callbacks_is_logged_not_ignored(qtbot, calls, tmp_path):
+    logged = []
+    calls.events.logged.connect(logged.append)
+    calls.service.load_callbacks(tmp_path / "missing.sqlite3")
+    assert [(e.kind, "missing.sqlite3" in e.detail) for e in logged] == [("callback.load.error", True)]
+    assert calls.snap.callbacks == ()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.snapshots import CallView, RegistryFlag, SpillView
 from ui.calltaker.location_block import LocationBlock
-from ui.widgets.plain import one_line, plain_label, set_plain, set_plain_text
+from ui.widgets.plain import one_line, plain_label, set_plain, set_plain_text, visible_controls
 from ui.widgets.raw_text import RawTextView, broken_at_line_ends
 from ui.widgets.style import set_style_state
 from ui.widgets.times import clock_text, duration_text, seconds_between
@@ -259,7 +259,7 @@ class ActiveCallPanel(QFrame):
         self.render(call)
 
     def _show_flags(self, flags: tuple[RegistryFlag, ...]) -> None:
-        self.flag_label.setText(one_line_each(flag_text(flags)))
+        self.flag_label.setText(visible_controls(flag_text(flags), keep_newlines=True))
         self.flag_label.setVisible(bool(flags))
 
     def _show_warning(self, warning: str) -> None:
@@ -300,8 +300,3 @@ class ActiveCallPanel(QFrame):
             return
         end = call.end_wall if call.end_wall is not None else time.time()
         set_plain(self.talk_label, f"ON CALL {duration_text(end - call.answer_wall)}")
-
-
-def one_line_each(text: str) -> str:
-    """Multi-line outside text for a PlainText label: each line made safe, line breaks kept."""
-    return "\n".join(one_line(line) for line in text.split("\n"))

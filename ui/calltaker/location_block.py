@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 
 from app.calls.location import agencies_text, location_lines
 from app.snapshots import SpillView
-from ui.widgets.plain import one_line, plain_label, set_plain
+from ui.widgets.plain import plain_label, set_plain, visible_controls
 
 
 def phone_text(digits: Any) -> str:
@@ -83,7 +83,8 @@ class LocationBlock(QFrame):
             return
         lines = location_lines(record)
         # Multi-line outside text: each line made visible-safe, joined with real line breaks.
-        self.location_label.setText("\n".join(one_line(line) for line in lines) if lines else "No address or coordinates")
+        text = "\n".join(lines) if lines else "No address or coordinates"
+        self.location_label.setText(visible_controls(text, keep_newlines=True))
         set_plain(self.agencies_label, agencies_text(record))
         set_plain(self.values["ani"], phone_text(record.get("ani") or record.get("pani")))
         set_plain(self.values["callback"], phone_text(record.get("callback")))
