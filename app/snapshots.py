@@ -30,6 +30,9 @@ class ChannelView:
     unit_id: str = ""  # last unit heard, when known
     last_rx_wall: float | None = None
     tx_source: str = ""  # input that keyed it
+    volume_db: float = 0.0  # what the operator hears of it (patches are not affected)
+    pan: float = 0.0  # -1 left ear .. +1 right ear
+    muted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class ConsoleSnapshot:
     channels: tuple[ChannelView, ...] = ()
     ptt_sources: tuple[str, ...] = ()  # inputs currently holding PTT
     seq: int = 0
+    patches: tuple[tuple[str, ...], ...] = ()  # groups of channel ids patched together
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,38 @@ class CallsSnapshot:
     can_rebid: bool = False  # the site has a rebid request string and the ALI link can send it
     manual_ring: bool = False  # ring source is the call-taker's Ring button
     transfer_method: str = "copy"  # "copy" or "dtmf"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioCounters:
+    """What the audio callback counted since the engine started (PortAudio's status bits)."""
+
+    blocks: int = 0
+    input_underflows: int = 0
+    input_overflows: int = 0
+    output_underflows: int = 0
+    output_overflows: int = 0
+    clipped_blocks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSnapshot:
+    state: str = "unknown"  # LinkState value of the sound device
+    detail: str = ""
+    alarm: str = ""  # shown to the operator while non-empty: the device is lost and transmitters were unkeyed
+    backend: str = ""
+    device: str = ""
+    samplerate: int = 0
+    blocksize: int = 0
+    latency_ms: tuple[float, float] = (0.0, 0.0)  # (input, output) as the stream reports them
+    restarts: int = 0
+    counters: AudioCounters = AudioCounters()
+    recall: str = ""  # why instant recall is not running; "" when it is
+    replaying: str = ""  # the channel whose last transmission is playing in the headset
+    test_tones: tuple[int, ...] = ()  # output columns playing the technician's test tone
+    input_labels: tuple[str, ...] = ()
+    output_labels: tuple[str, ...] = ()
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,35 @@ class Storage(_Strict):
     path: str = ""
 
 
+# Endpoint names with a fixed meaning in [audio.channels], and which side of the device each is on.
+# Any other name is a radio's audio port, named by a radio's rx_input (input side) or tx_output (output side).
+AUDIO_OUTPUT_ENDPOINTS = ("headset_left", "headset_right", "select_speaker", "unselect_speaker", "phone_tx")
+AUDIO_INPUT_ENDPOINTS = ("headset_mic", "headset_mic2", "desk_mic", "phone_rx")
+
+
+class Mix(_Strict):
+    """How console state becomes what the operator hears (app/dsp/mixplan.py has the exact rules)."""
+
+    # Unselected channels: "speaker" = the unselect speaker; "headset" = the headset, unselect_db quieter.
+    unselect: Literal["speaker", "headset"] = "speaker"
+    unselect_db: Annotated[float, Field(ge=-60, le=0)] = -9.0
+    # Selected audio in one ear (select_ear), unselected in the other.
+    split_ears: bool = False
+    select_ear: Literal["left", "right"] = "left"
+    # Radio audio in the headset drops this much while a phone call is up.
+    duck_db: Annotated[float, Field(ge=-60, le=0)] = -12.0
+    # The operator hears their own transmitted voice and tones this much quieter; false = no sidetone.
+    sidetone_db: Annotated[
+        Union[Annotated[float, Field(ge=-60, le=0)], None], BeforeValidator(_false_means_none)
+    ] = -12.0
+    select_speaker_with_headset: bool = False
+    headset_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
+    select_speaker_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
+    unselect_speaker_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
+    # A patch keeps carrying a channel's audio this long after its carrier drops.
+    patch_hang_s: Annotated[float, Field(ge=0, le=30)] = 2.0
+
+
 class Audio(_Strict):
     backend: Literal["sounddevice", "pyaudio", "null"] = "null"
     # Name substring or index; "" is the system default.
@@ -107,7 +136,12 @@ class Audio(_Strict):
     blocksize: Annotated[int, Field(ge=16, le=4096)] = 128
     latency: Union[Literal["low", "high"], float] = "low"
     # Logical endpoint (headset_left, desk_mic, ...) -> 1-based channel on the device's input or output side.
-    channels: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    channels: dict[str, Annotated[int, Field(ge=1, le=256)]] = Field(default_factory=dict)
+    # The line alignment level (dBFS) of the 1004 Hz test tone; tone-remote and alert levels are relative to it.
+    test_level_dbfs: Annotated[float, Field(ge=-40, le=-3)] = -10.0
+    # Instant recall keeps this many minutes of each radio's receive audio in memory (0 = off).
+    recall_minutes: Annotated[float, Field(ge=0, le=30)] = 10.0
+    mix: Mix = Field(default_factory=Mix)
 
     @field_validator("device", mode="before")
     @classmethod
@@ -135,6 +169,12 @@ class _RadioBase(_Strict):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=24)]
     # On the air: technician tests refuse to key it without confirmation.
     live: bool = False
+    # The radio's audio on the sound device: [audio.channels] names ("" = none).
+    rx_input: str = ""
+    tx_output: str = ""
+    # Starting volume (dB) and ear (-1 left .. +1 right) of this channel; the operator changes them live.
+    volume_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
+    pan: Annotated[float, Field(ge=-1, le=1)] = 0.0
 
 
 class SimRadio(_RadioBase):
@@ -180,8 +220,7 @@ class HamlibRadio(_RadioBase):
 
 class ToneRemoteRadio(_RadioBase):
     kind: Literal["tone-remote"]
-    tx_output: NonEmptyStr  # an audio.channels key
-    rx_input: str = ""  # an audio.channels key, or "" for none
+    tx_output: NonEmptyStr  # an audio.channels key: the line to the base station
     function_hz: PositiveHz = 1950.0
     monitor_hz: PositiveHz = 2050.0
     guard_hz: PositiveHz = 2175.0
@@ -422,7 +461,7 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Profile":
-        problems = self._duplicate_id_problems() + self._tone_remote_channel_problems()
+        problems = self._duplicate_id_problems() + self._audio_channel_problems()
         if problems:
             # One error carrying every problem: the loader reports each at its own field.
             summary = "; ".join(f"{field}: {message}" for field, message in problems)
@@ -448,19 +487,42 @@ class Profile(_Strict):
                 owners[link.id] = field
         return problems
 
-    def _tone_remote_channel_problems(self) -> list[tuple[str, str]]:
-        known = sorted(self.audio.channels)
-        known_text = ", ".join(known) if known else "none defined"
+    def _audio_channel_problems(self) -> list[tuple[str, str]]:
+        """Each [audio.channels] name is on one side of the device, used, and not sharing a channel number."""
+        channels = self.audio.channels
+        known = ", ".join(sorted(channels)) or "none defined"
         problems: list[tuple[str, str]] = []
+        side = {name: "output" for name in channels if name in AUDIO_OUTPUT_ENDPOINTS}
+        side.update({name: "input" for name in channels if name in AUDIO_INPUT_ENDPOINTS})
+        users: dict[tuple[str, str], str] = {}  # (setting kind, name) -> radio field using it
         for i, radio in enumerate(self.radios):
-            if not isinstance(radio, ToneRemoteRadio):
-                continue
-            for setting, endpoint in (("tx_output", radio.tx_output), ("rx_input", radio.rx_input)):
-                if endpoint and endpoint not in self.audio.channels:
-                    problems.append(
-                        (
-                            f"radios[{i}].{setting}",
-                            f"{endpoint!r} is not in [audio.channels] (known: {known_text})",
-                        )
-                    )
+            for setting, wanted in (("rx_input", "input"), ("tx_output", "output")):
+                name = getattr(radio, setting)
+                where = f"radios[{i}].{setting}"
+                if not name:
+                    continue
+                if name not in channels:
+                    problems.append((where, f"{name!r} is not in [audio.channels] (known: {known})"))
+                    continue
+                if side.setdefault(name, wanted) != wanted:
+                    problems.append((where, f"{name!r} is an {side[name]} channel; {setting} needs an {wanted}"))
+                    continue
+                if (setting, name) in users:
+                    problems.append((where, f"{name!r} is already {users[setting, name]}; each radio needs its own"))
+                users[setting, name] = where
+        typo = any("is not in [audio.channels]" in message for _, message in problems)
+        for name in channels:
+            if name not in side and not typo:  # after a misspelt reference, this would only repeat it
+                fixed = ", ".join(AUDIO_OUTPUT_ENDPOINTS + AUDIO_INPUT_ENDPOINTS)
+                problems.append((f"audio.channels.{name}",
+                                 f"{name!r} is neither a known endpoint ({fixed}) nor a radio's rx_input/tx_output"))
+        for wanted in ("input", "output"):
+            taken: dict[int, str] = {}
+            for name, number in channels.items():
+                if side.get(name) != wanted:
+                    continue
+                if number in taken:
+                    problems.append((f"audio.channels.{name}",
+                                     f"{wanted} channel {number} is already {taken[number]!r}"))
+                taken.setdefault(number, name)
         return problems

@@ -22,6 +22,7 @@ from hardware.events import CarrierChanged, DeviceFault, InputChanged, KeyStateC
 from hardware.radio.base import RadioDriver
 
 DEFAULT_TIMEOUT_S = 60.0
+MIN_VOLUME_DB, MAX_VOLUME_DB = -60.0, 12.0
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ConsoleService(QObject):
         *,
         ptt_inputs: set[str] = frozenset(),
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        levels: dict[str, tuple[float, float]] | None = None,  # radio id -> starting (volume_db, pan)
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -48,12 +50,15 @@ class ConsoleService(QObject):
         self._ptt_inputs = set(ptt_inputs)
         self._timeout_ms = int(timeout_s * 1000)
         self._channels: dict[str, _Channel] = {}
+        levels = dict(levels or {})
         for radio_id, name, kind, driver in radios:
             timer = QTimer(self)
             timer.setSingleShot(True)
             timer.timeout.connect(lambda rid=radio_id: self._time_out(rid))
             link = "unknown" if driver is not None else LinkState.FAULT.value
-            self._channels[radio_id] = _Channel(ChannelView(radio_id, name, kind, link=link), driver, timer)
+            volume_db, pan = levels.get(radio_id, (0.0, 0.0))
+            view = ChannelView(radio_id, name, kind, link=link, volume_db=volume_db, pan=pan)
+            self._channels[radio_id] = _Channel(view, driver, timer)
         self._holders: dict[str, tuple[str, ...]] = {}  # PTT source -> channels it keyed
         self._seq = 0
         self._shut_down = False
@@ -80,6 +85,43 @@ class ConsoleService(QObject):
             self._press(source)
         else:
             self._release(source, "released")
+
+    @Slot(str, float)
+    def set_volume(self, channel_id: str, volume_db: float) -> None:
+        self._set_level(channel_id, volume_db=min(max(volume_db, MIN_VOLUME_DB), MAX_VOLUME_DB))
+
+    @Slot(str, float)
+    def set_pan(self, channel_id: str, pan: float) -> None:
+        self._set_level(channel_id, pan=min(max(pan, -1.0), 1.0))
+
+    @Slot(str, bool)
+    def set_mute(self, channel_id: str, muted: bool) -> None:
+        self._set_level(channel_id, muted=muted)
+
+    def _set_level(self, channel_id: str, **change: object) -> None:
+        ch = self._channels.get(channel_id)
+        if ch is None:
+            return
+        view = replace(ch.view, **change)
+        if view == ch.view:
+            return
+        ch.view = view
+        detail = ", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+                           for key, value in change.items())
+        self._events.log("channel.level", channel=channel_id, detail=detail)
+        self._publish()
+
+    @Slot(str)
+    def fail_safe(self, reason: str) -> None:
+        """Unkey every transmitter now (a lost audio device, a fault elsewhere); keying works again after."""
+        for source in list(self._holders):
+            self._release(source, reason)
+        for cid, ch in self._channels.items():
+            if ch.view.transmitting or ch.view.key_pending:
+                self._unkey(cid, "console", reason)
+            elif ch.driver is not None:
+                ch.driver.key(False)  # whatever we think, make sure
+        self._publish()
 
     @Slot()
     def shutdown(self) -> None:
