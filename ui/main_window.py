@@ -8,7 +8,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
-from app.snapshots import CallsSnapshot
+from app.snapshots import AudioSnapshot, CallsSnapshot
 from ui.calltaker.view import (
     ANSWER_KEY_NAME,
     CONFIRM_KEY_NAME,
@@ -23,8 +23,10 @@ from ui.dispatcher.view import DispatcherView
 from ui.roles import ROLE_KEYS, ROLES, role_index, role_key
 from ui.technician.view import TechnicianView
 from ui.theme import THEMES, apply_theme, theme_name
+from ui.widgets.audio_alarm import AudioAlarmBanner
 from ui.widgets.device_status_bar import DeviceStatusBar
 from ui.widgets.header_strip import DemoBanner, HeaderStrip
+from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import one_line
 
 GEOMETRY_KEY = "window/geometry"
@@ -64,9 +66,11 @@ class MainWindow(QMainWindow):
 
         self.header = HeaderStrip(info.name, info.site, self)
         self.demo_banner = DemoBanner(self) if info.demo else None
-        self.dispatcher = DispatcherView(position)
+        self.audio_alarm = AudioAlarmBanner(self)
+        self.meters = MeterPoll(levels_source(position), self)  # one 30 Hz poll for every meter in the window
+        self.dispatcher = DispatcherView(position, meters=self.meters)
         self.calltaker = CallTakerView(position)
-        self.technician = TechnicianView(position)
+        self.technician = TechnicianView(position, meters=self.meters)
         self.stack = QStackedWidget(self)
         for view in (self.dispatcher, self.calltaker, self.technician):
             self.stack.addWidget(view)
@@ -76,6 +80,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.header)
+        column.addWidget(self.audio_alarm)  # above everything else: the radios cannot be heard
         if self.demo_banner is not None:
             column.addWidget(self.demo_banner)
         column.addWidget(self.stack, 1)
@@ -94,6 +99,10 @@ class MainWindow(QMainWindow):
 
         position.status_changed.connect(self.device_bar.render)
         position.calls_changed.connect(self._on_calls)
+        audio_changed = getattr(position, "audio_changed", None)
+        if audio_changed is not None:
+            audio_changed.connect(self._on_audio)
+        self._on_audio(getattr(position, "audio", None) or AudioSnapshot())
         status = getattr(position, "status", None)
         if status is not None:
             self.device_bar.render(status)
@@ -144,6 +153,10 @@ class MainWindow(QMainWindow):
     def _on_calls(self, snapshot: CallsSnapshot) -> None:
         self.header.show_ringing(len(snapshot.ringing))
         self._update_call_actions()
+
+    def _on_audio(self, snapshot: AudioSnapshot) -> None:
+        self.audio_alarm.render(snapshot)
+        self.meters.set_device_lost(bool(snapshot.alarm))
 
     def _update_call_actions(self) -> None:
         snapshot = self.calltaker.snapshot

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
-from app.snapshots import ChannelView
+from app.snapshots import AudioSnapshot, ChannelView
 from ui.dispatcher.channel_tile import ChannelTile
+from ui.widgets.meter_poll import MeterPoll
 
 
 class ChannelGrid(QWidget):
     tile_clicked = Signal(str, bool)  # channel id, toggle
+    recall_requested = Signal(str)  # channel id
+    mute_requested = Signal(str, bool)  # channel id, muted
 
     MIN_TILE_WIDTH = 340  # narrower and a long channel name has to shrink below arm's-length size
     MAX_COLUMNS = 6
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, meters: MeterPoll | None = None,
+                 rx_columns: Mapping[str, int] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("channelGrid")
+        self._meters = meters
+        self._rx_columns = dict(rx_columns or {})  # radio id -> engine input column (receive meter)
+        self._audio = AudioSnapshot()
         self._layout = QGridLayout()
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(12)
@@ -40,6 +49,8 @@ class ChannelGrid(QWidget):
         order = [view.id for view in channels]
         for gone in set(self._tiles) - set(order):
             tile = self._tiles.pop(gone)
+            if self._meters is not None:
+                self._meters.remove(tile.rx_meter)
             self._layout.removeWidget(tile)
             tile.deleteLater()
         for view in channels:
@@ -47,12 +58,35 @@ class ChannelGrid(QWidget):
             if tile is None:
                 tile = ChannelTile(view, self)
                 tile.clicked.connect(self.tile_clicked)
+                tile.recall_clicked.connect(self.recall_requested)
+                tile.mute_clicked.connect(self.mute_requested)
+                self._attach_audio(tile)
                 self._tiles[view.id] = tile
             else:
                 tile.render(view)
         if order != self._order:
             self._order = order
             self._place(force=True)
+
+    def render_audio(self, snap: AudioSnapshot) -> None:
+        """RECALL on each tile: which one is playing, or why recall is off."""
+        self._audio = snap
+        for tile in self._tiles.values():
+            self._show_recall(tile)
+
+    def _attach_audio(self, tile: ChannelTile) -> None:
+        column = self._rx_columns.get(tile.channel_id)
+        if self._meters is not None and column is not None:
+            self._meters.add(tile.rx_meter, "in", column)
+        tile.show_rx_meter(column is not None)
+        self._show_recall(tile)
+
+    def _show_recall(self, tile: ChannelTile) -> None:
+        if tile.channel_id not in self._rx_columns:
+            problem = "this radio has no receive audio input (rx_input)"
+        else:
+            problem = self._audio.recall
+        tile.show_audio(self._audio.replaying == tile.channel_id, problem)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

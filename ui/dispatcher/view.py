@@ -1,4 +1,5 @@
-"""The Dispatcher role: channel tiles, selection and push-to-talk."""
+"""The Dispatcher role: channel tiles, selection and push-to-talk; receive meters, recall and mute on
+each tile, and the headset's output level in the header."""
 
 from __future__ import annotations
 
@@ -7,20 +8,50 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.snapshots import ConsoleSnapshot
+from app.snapshots import AudioSnapshot, ConsoleSnapshot
 from ui.dispatcher.channel_grid import ChannelGrid
 from ui.dispatcher.ptt_bar import PttBar
+from ui.widgets.level_meter import LevelMeter
+from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import plain_label, set_plain
+
+
+def headset_meters(position: Any, meters: MeterPoll) -> tuple[QWidget | None, list[LevelMeter]]:
+    """"HEADSET  L ▬▬▬  R ▬▬▬": the level the operator hears, one meter per mapped ear."""
+    amap = getattr(position, "audio_map", None)
+    endpoints = getattr(amap, "endpoints", None)
+    ears = [(ear, getattr(endpoints, f"headset_{side}", None)) for ear, side in (("L", "left"), ("R", "right"))]
+    ears = [(ear, column) for ear, column in ears if column is not None]
+    if not ears:
+        return None, []
+    box = QWidget()
+    box.setObjectName("headsetMeters")
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    row.addWidget(plain_label("HEADSET", object_name="viewHint"))
+    found = []
+    for ear, column in ears:
+        meter = LevelMeter(box, thin=True, object_name="headsetMeter")
+        meter.setFixedWidth(110)
+        meter.setAccessibleName(f"headset {ear} level")
+        meters.add(meter, "out", column)
+        row.addWidget(plain_label(ear, object_name="viewHint"))
+        row.addWidget(meter)
+        found.append(meter)
+    return box, found
 
 
 class DispatcherView(QWidget):
     """Renders ConsoleSnapshots; sends select_channel and ptt("console", …) to ``position``."""
 
-    def __init__(self, position: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, position: Any, parent: QWidget | None = None, *, meters: MeterPoll | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dispatcherView")
         self._position = position
         self.snapshot = ConsoleSnapshot()
+        self.meters = meters if meters is not None else MeterPoll(levels_source(position), self)
+        self.headset_box, self.headset_meters = headset_meters(position, self.meters)
 
         self.title_label: QLabel = plain_label("CHANNELS", object_name="viewTitle")
         self.summary_label: QLabel = plain_label(object_name="viewSummary")
@@ -32,10 +63,16 @@ class DispatcherView(QWidget):
         title_row.addSpacing(16)
         title_row.addWidget(self.summary_label)
         title_row.addStretch(1)
+        if self.headset_box is not None:
+            title_row.addWidget(self.headset_box)
+            title_row.addSpacing(24)
         title_row.addWidget(self.help_label)
 
-        self.grid = ChannelGrid()
+        amap = getattr(position, "audio_map", None)
+        self.grid = ChannelGrid(meters=self.meters, rx_columns=amap.radio_rx if amap is not None else None)
         self.grid.tile_clicked.connect(self._on_tile_clicked)
+        self.grid.recall_requested.connect(lambda channel_id: self._position.replay_last(channel_id))
+        self.grid.mute_requested.connect(lambda channel_id, muted: self._position.set_mute(channel_id, muted))
         scroll = QScrollArea(self)
         scroll.setObjectName("channelScroll")
         scroll.setWidgetResizable(True)
@@ -57,6 +94,10 @@ class DispatcherView(QWidget):
         first = getattr(position, "console", None)
         if first is not None:
             self.render(first)
+        audio_changed = getattr(position, "audio_changed", None)
+        if audio_changed is not None:
+            audio_changed.connect(self.render_audio)
+        self.render_audio(getattr(position, "audio", None) or AudioSnapshot())
 
     def render(self, snapshot: ConsoleSnapshot) -> None:
         self.snapshot = snapshot
@@ -71,6 +112,9 @@ class DispatcherView(QWidget):
         if down:
             parts.append(f"{down} link down")
         set_plain(self.summary_label, " · ".join(parts))
+
+    def render_audio(self, snapshot: AudioSnapshot) -> None:
+        self.grid.render_audio(snapshot)
 
     def _on_tile_clicked(self, channel_id: str, toggle: bool) -> None:
         self._position.select_channel(channel_id, exclusive=not toggle)

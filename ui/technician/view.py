@@ -1,5 +1,5 @@
 """The Technician role: every device's link, the live event log, where this position's files are,
-and the ALI spill inspector (a second tab)."""
+the ALI spill inspector (a second tab) and the sound device with live meters (the AUDIO tab)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from app.snapshots import LoggedEvent, StatusSnapshot
+from app.snapshots import AudioSnapshot, LoggedEvent, StatusSnapshot
 from ui.technician.ali_inspector import AliInspector
+from ui.technician.audio_panel import AudioPanel
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
 from ui.technician.position_info import PositionInfoPanel
+from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import plain_label
 
 
@@ -49,9 +51,10 @@ class TechnicianView(QWidget):
 
     LOG_LIMIT = 500
 
-    def __init__(self, position: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, position: Any, parent: QWidget | None = None, *, meters: MeterPoll | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("technicianView")
+        self.meters = meters if meters is not None else MeterPoll(levels_source(position), self)
         self.devices = DeviceTable(self)
         self.log = EventLogView(self.LOG_LIMIT, self)
         self.info = PositionInfoPanel(position.info, self)
@@ -80,6 +83,8 @@ class TechnicianView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(split, "DEVICES · EVENT LOG")
         self.tabs.addTab(self.inspector, "ALI INSPECTOR")
+        self.audio = AudioPanel(position, self.meters)
+        self.tabs.addTab(self.audio, "AUDIO")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 16)
@@ -90,9 +95,15 @@ class TechnicianView(QWidget):
         first = getattr(position, "status", None)
         if first is not None:
             self.render(first)
+        audio_changed = getattr(position, "audio_changed", None)
+        if audio_changed is not None:
+            audio_changed.connect(self.render_audio)
 
     def render(self, snapshot: StatusSnapshot) -> None:
         self.devices.render(snapshot)
+
+    def render_audio(self, snapshot: AudioSnapshot) -> None:
+        self.audio.render(snapshot)
 
     def append_event(self, event: LoggedEvent) -> None:
         self.log.append(event)
