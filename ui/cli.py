@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     ali_bench.add_argument("--samples", type=int, default=200, help="spills to pop (default 200)")
     ali_bench.add_argument("--spills", type=int, default=5000, help="spills for the throughput run (default 5000)")
     ali_bench.add_argument("--json", action="store_true")
+    from ui.bench_audio import add_audio_bench_parser  # argparse only; the engine loads on use
+
+    add_audio_bench_parser(bench_sub)
 
     from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
 
@@ -182,6 +185,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ui.bench_ali import ali_bench
 
         return ali_bench(max(1, args.samples), max(1, args.spills), as_json=args.json)
+    if args.bench_command == "audio":
+        from ui.bench_audio import audio_bench
+
+        return audio_bench(args)
     return EXIT_USAGE
 
 

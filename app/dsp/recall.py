@@ -1,15 +1,17 @@
 """Instant recall: the last minutes of each receive input at 8 kHz int16, and an index of transmissions.
 
-``write(block)`` runs in the audio callback and allocates no arrays: it decimates 48 kHz -> 8 kHz with
-a linear-phase FIR (Kaiser-windowed sinc, 255 taps, cutoff 3.6 kHz; a 6 kHz tone comes out >= 60 dB
-down) as one matmul per block against a banded matrix made once per block phase, then puts the int16
-samples into one ring of shape (capacity, channels) with index wrap. Budget: 16 channels x 600 s x
-8000 x 2 bytes = 153.6 MB.
+``write(block)`` runs in the audio callback and allocates no arrays: it decimates the stream rate (48 kHz
+by default; any multiple of 8 kHz) to 8 kHz with a linear-phase FIR (Kaiser-windowed sinc, 255 taps
+at 48 kHz, cutoff 3.6 kHz; a 6 kHz tone comes out >= 60 dB down) as one matmul per block against a
+banded matrix made once per block phase, then puts the int16 samples into one ring of shape
+(capacity, channels) with index wrap. Budget: 16 channels x 600 s x 8000 x 2 bytes = 153.6 MB,
+committed when the recorder is made (a page first touched inside the callback costs a page fault).
 
 The index (``carrier_on``/``carrier_off``/``last_transmission``) belongs to the control thread: it
 marks the recorder's sample count when carrier changes and copies samples out on demand. The count
 is one int64 element the callback updates in place, so reading it needs no lock; a mark is at most one block late.
-Output sample n is the filter output at input sample 6n (group delay: 127 input samples).
+Output sample n is the filter output at input sample factor*n (group delay: (taps-1)/2 input samples).
+``upsample`` takes a recording back to the stream rate (replay) through the same low-pass.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TAPS = 255
 CUTOFF_HZ = 3_600.0
 KAISER_BETA = 8.0
 FULL_SCALE = 32767.0
+_INT16_MAX, _INT16_MIN = np.float32(FULL_SCALE), np.float32(-FULL_SCALE - 1.0)
 
 
 def design_lowpass(taps: int = TAPS, cutoff_hz: float = CUTOFF_HZ, rate: int = IN_RATE,
@@ -34,6 +37,43 @@ def design_lowpass(taps: int = TAPS, cutoff_hz: float = CUTOFF_HZ, rate: int = I
     n = np.arange(taps) - (taps - 1) / 2.0
     h = 2.0 * cutoff_hz / rate * np.sinc(2.0 * cutoff_hz / rate * n) * np.kaiser(taps, beta)
     return h / h.sum()
+
+
+def rate_factor(rate: int) -> int:
+    """How many stream samples make one 8 kHz sample; a clear error for rates recall cannot use."""
+    if not isinstance(rate, int) or rate < OUT_RATE or rate % OUT_RATE:
+        raise ValueError(f"instant recall records at {OUT_RATE} Hz and needs a stream rate that is a multiple "
+                         f"of {OUT_RATE} Hz (8000, 16000, 48000, 96000...); {rate!r} Hz is not")
+    return rate // OUT_RATE
+
+
+def taps_for(rate: int) -> int:
+    """Filter length at ``rate``: the same transition band in Hz as 255 taps at 48 kHz (always odd)."""
+    return 42 * rate_factor(rate) + 3
+
+
+def upsample(samples: np.ndarray, rate: int) -> np.ndarray:
+    """8 kHz int16 recording -> float32 at ``rate`` (full scale 1.0), for replay into the stream.
+
+    Zero-stuffing by the rate factor, then the recorder's low-pass at ``rate`` (gain = factor), run
+    as one short convolution per output phase (polyphase) and aligned so output sample factor*n is
+    input sample n (the filter's delay taken out). Control thread only: this allocates.
+    """
+    factor = rate_factor(rate)
+    x = np.asarray(samples, dtype=np.float64) / FULL_SCALE
+    if x.ndim != 1:
+        raise ValueError(f"upsample: one channel expected, got shape {x.shape}")
+    if factor == 1 or x.size == 0:
+        return x.astype(np.float32)
+    taps = taps_for(rate)
+    h = design_lowpass(taps, CUTOFF_HZ, rate) * factor
+    delay = (taps - 1) // 2
+    per_phase = -(-taps // factor)
+    full = np.zeros(factor * (x.size + per_phase), dtype=np.float64)
+    for phase in range(factor):
+        part = np.convolve(x, h[phase::factor])
+        full[phase::factor][:part.size] = part
+    return full[delay:delay + factor * x.size].astype(np.float32)
 
 
 @dataclass
@@ -48,31 +88,41 @@ class Transmission:
 
 class RecallRecorder:
     def __init__(self, channels: int, frames: int, seconds: float = 600.0,
-                 columns: tuple[int, ...] | None = None) -> None:
+                 columns: tuple[int, ...] | None = None, rate: int = IN_RATE) -> None:
         if columns is not None and len(columns) != channels:
             raise ValueError(f"recall: {len(columns)} columns given for {channels} channels")
+        self.rate = rate
+        self.factor = rate_factor(rate)
+        self.taps = taps_for(rate)
         self.channels = channels
         self.frames = frames
         self.capacity = int(seconds * OUT_RATE)
         self.columns = columns
         self.ring = np.zeros((self.capacity, channels), dtype=np.int16)
+        self.ring.fill(0)  # commit the pages now, not one page fault at a time in the callback
         # [8 kHz samples written per channel, blocks written]: kept in an array so the callback
-        # updates them in place instead of making new int objects.
+        # updates them in place instead of keeping new int objects.
         self._counts = np.zeros(2, dtype=np.int64)
         self._index: list[list[Transmission]] = [[] for _ in range(channels)]
 
-        h = design_lowpass().astype(np.float32)
-        history = TAPS - 1
+        # Full scale folded into the filter: the product comes out in int16 units.
+        h = (design_lowpass(self.taps, CUTOFF_HZ, rate) * FULL_SCALE).astype(np.float32)
+        history = self.taps - 1
         length = history + frames
         # Two history buffers, used alternately, so carrying the tail over never overlaps itself.
         self._hist = [np.zeros((length, channels), dtype=np.float32) for _ in range(2)]
         self._fresh = [buf[history:] for buf in self._hist]  # where each block lands
-        self._tail = [buf[frames:] for buf in self._hist]  # the last TAPS-1 samples after a block
+        self._tail = [buf[frames:] for buf in self._hist]  # the last taps-1 samples after a block
         self._head = [buf[:history] for buf in self._hist]
-        self._col_index = np.array(columns if columns is not None else range(channels), dtype=np.intp)
+        # Picking the recorded columns: a slice when they are consecutive (cheaper than a gather).
+        picked = list(columns) if columns is not None else list(range(channels))
+        consecutive = picked == list(range(picked[0], picked[0] + channels)) if picked else True
+        self._col_slice = slice(picked[0], picked[0] + channels) if picked and consecutive else None
+        self._col_index = np.array(picked, dtype=np.intp)
 
-        # Per block phase (input sample count mod FACTOR): which block offsets produce an output.
-        self._phases = FACTOR // math.gcd(frames, FACTOR)
+        # Per block phase (input sample count mod factor): which block offsets produce an output.
+        factor = self.factor
+        self._phases = factor // math.gcd(frames, factor)
         self._bands: list[np.ndarray] = []
         self._out_f: list[np.ndarray] = []
         self._out_i: list[np.ndarray] = []
@@ -80,11 +130,11 @@ class RecallRecorder:
         self._idx: list[np.ndarray] = []
         for p in range(self._phases):
             start_in = p * frames
-            offsets = [o for o in range(frames) if (start_in + o) % FACTOR == 0]
+            offsets = [o for o in range(frames) if (start_in + o) % factor == 0]
             band = np.zeros((len(offsets), length), dtype=np.float32)
             for k, o in enumerate(offsets):
                 # y = sum_j h[j] * x[i - j], and x[i - j] sits at row history + o - j
-                band[k, history + o - np.arange(TAPS)] = h
+                band[k, history + o - np.arange(self.taps)] = h
             self._bands.append(band)
             self._out_f.append(np.zeros((len(offsets), channels), dtype=np.float32))
             self._out_i.append(np.zeros((len(offsets), channels), dtype=np.int16))
@@ -105,25 +155,34 @@ class RecallRecorder:
     # ---- callback side -----------------------------------------------------------------------
 
     def write(self, block: np.ndarray) -> None:
-        """Callback: one (frames, n) float32 block at 48 kHz (n = channels, or wider with ``columns``)."""
+        """Callback: one (frames, n) float32 block at the stream rate (n = channels, or wider with ``columns``)."""
         counts = self._counts
-        b = counts[1] % 2
-        p = counts[1] % self._phases
+        written, blocks = int(counts[0]), int(counts[1])
+        b = blocks & 1
+        p = blocks % self._phases
         hist = self._hist[b]
-        np.take(block, self._col_index, axis=1, out=self._fresh[b], mode="clip")
+        if self._col_slice is None:
+            np.take(block, self._col_index, axis=1, out=self._fresh[b], mode="clip")
+        else:
+            np.copyto(self._fresh[b], block[:, self._col_slice])
         y = self._out_f[p]
         np.matmul(self._bands[p], hist, out=y)
-        np.multiply(y, FULL_SCALE, out=y)
         np.rint(y, out=y)
-        np.clip(y, -FULL_SCALE - 1.0, FULL_SCALE, out=y)
-        yi = self._out_i[p]
-        np.copyto(yi, y, casting="unsafe")
-        idx = self._idx[p]
-        np.add(self._base_idx[p], (counts[0] % self.capacity) * self.channels, out=idx)
-        np.put(self.ring, idx, yi, mode="wrap")
+        np.minimum(y, _INT16_MAX, out=y)
+        np.maximum(y, _INT16_MIN, out=y)
+        n = y.shape[0]
+        start = written % self.capacity
+        if start + n <= self.capacity:
+            np.copyto(self.ring[start:start + n], y, casting="unsafe")
+        else:  # the ring wraps inside this block: scatter by index
+            yi = self._out_i[p]
+            np.copyto(yi, y, casting="unsafe")
+            idx = self._idx[p]
+            np.add(self._base_idx[p], start * self.channels, out=idx)
+            np.put(self.ring, idx, yi, mode="wrap")
         np.copyto(self._head[1 - b], self._tail[b])
-        counts[0] += y.shape[0]
-        counts[1] += 1
+        counts[0] = written + n
+        counts[1] = blocks + 1
 
     # ---- control-thread side -----------------------------------------------------------------
 

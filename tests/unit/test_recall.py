@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from app.dsp.recall import FACTOR, FULL_SCALE, RecallRecorder, design_lowpass
+from app.dsp.measure import peak_frequency, tone_level_dbfs
+from app.dsp.recall import (
+    CUTOFF_HZ,
+    FACTOR,
+    FULL_SCALE,
+    OUT_RATE,
+    RecallRecorder,
+    design_lowpass,
+    rate_factor,
+    taps_for,
+    upsample,
+)
 from tests.allocations import steady_state_allocations
 
 FRAMES = 128
@@ -91,3 +101,88 @@ def test_write_allocates_nothing_at_steady_state():
     found = steady_state_allocations(lambda: rec.write(block))  # 1000 blocks wrap the 2 s ring more than once
     assert found.grown == []
     assert found.peak_bytes < 2048  # transient interpreter objects only; one output block is 22 x 16 x 4 = 1.4 KB
+
+
+# ---- other stream rates and the way back (replay) ---------------------------------------------------
+
+
+def reference_at(x: np.ndarray, rate: int) -> np.ndarray:
+    factor = rate_factor(rate)
+    h = design_lowpass(taps_for(rate), CUTOFF_HZ, rate)
+    y = np.convolve(x.astype(np.float64), h)[: len(x)][::factor]
+    return np.clip(np.rint(y * FULL_SCALE), -FULL_SCALE - 1, FULL_SCALE).astype(np.int64)
+
+
+@pytest.mark.parametrize("rate", [8_000, 16_000, 96_000])
+def test_other_rates_decimate_to_8_khz_against_a_float64_reference(rate):
+    frames = 100
+    rec = RecallRecorder(channels=2, frames=frames, seconds=1.0, rate=rate)
+    x = noise(frames * 50, 2, seed=rate)
+    for b in range(50):
+        rec.write(x[b * frames:(b + 1) * frames])
+    assert rec.factor == rate // 8000 and rec.taps == 42 * rec.factor + 3
+    for c in range(2):
+        want = reference_at(x[:, c], rate)
+        assert rec.written == len(want)
+        assert np.abs(rec.samples(c, 0, rec.written).astype(np.int64) - want).max() <= 1
+    assert taps_for(48_000) == 255
+
+
+@pytest.mark.parametrize("rate", [44_100, 22_050, 4_000, 0])
+def test_a_rate_that_is_not_a_multiple_of_8_khz_is_refused_clearly(rate):
+    with pytest.raises(ValueError, match=f"multiple of 8000 Hz.*{rate} Hz is not"):
+        RecallRecorder(channels=1, frames=FRAMES, rate=rate)
+    with pytest.raises(ValueError, match="multiple of 8000 Hz"):
+        upsample(np.zeros(10, dtype=np.int16), rate)
+
+
+def test_consecutive_columns_are_read_as_a_slice():
+    rec = RecallRecorder(channels=3, frames=FRAMES, seconds=1.0, columns=(1, 2, 3))
+    assert rec._col_slice == slice(1, 4)
+    x = noise(FRAMES * 10, 5, seed=4)
+    feed(rec, x, 0, 10)
+    for c in range(3):
+        assert np.abs(rec.samples(c, 0, rec.written) - reference(x[:, c + 1])).max() <= 1
+
+
+def tone_8k(freq: float, seconds: float, amp: float) -> np.ndarray:
+    n = np.arange(int(seconds * OUT_RATE))
+    return np.rint(amp * FULL_SCALE * np.sin(2 * np.pi * freq * n / OUT_RATE)).astype(np.int16)
+
+
+@pytest.mark.parametrize("rate", [16_000, 48_000])
+def test_upsample_keeps_passband_level_and_frequency(rate):
+    settle = slice(rate // 10, -rate // 10)  # away from the ends, where the filter sees zeros
+    for freq in (300.0, 1000.0, 3000.0):
+        up = upsample(tone_8k(freq, 1.0, 0.5), rate)
+        assert up.dtype == np.float32 and up.size == rate
+        assert tone_level_dbfs(up[settle], freq, rate) == pytest.approx(20 * np.log10(0.5), abs=0.1)
+    up = upsample(tone_8k(1000.0, 1.0, 0.5), rate)
+    assert peak_frequency(up[settle], rate) == pytest.approx(1000.0, abs=0.05)
+    # The image at 8 kHz - 1 kHz is filtered out: >= 60 dB below the tone.
+    assert tone_level_dbfs(up[settle], 7000.0, rate) <= tone_level_dbfs(up[settle], 1000.0, rate) - 60.0
+
+
+def test_upsample_lines_up_with_the_recording():
+    x = tone_8k(440.0, 0.5, 0.5)
+    up = upsample(x, 48_000)
+    middle = slice(400, 3600)  # 8 kHz samples away from the ends
+    assert np.abs(up[::6][middle] - x[middle] / FULL_SCALE).max() < 2e-3  # sample n lands on 6n, no delay
+    np.testing.assert_array_equal(upsample(x, 8_000), (x / FULL_SCALE).astype(np.float32))
+    assert upsample(np.zeros(0, dtype=np.int16), 48_000).size == 0
+    with pytest.raises(ValueError, match="one channel"):
+        upsample(np.zeros((4, 2), dtype=np.int16), 48_000)
+
+
+def test_a_recorded_tone_replays_at_its_level_and_frequency():
+    t = np.arange(FRAMES * 400) / 48_000
+    rec = RecallRecorder(channels=1, frames=FRAMES, seconds=2.0)
+    x = (0.4 * np.sin(2 * np.pi * 1000.0 * t))[:, None].astype(np.float32)
+    feed(rec, x, 0, 20)
+    rec.carrier_on(0, wall=1.0)
+    feed(rec, x, 20, 380)
+    rec.carrier_off(0, wall=2.0)
+    replay = upsample(rec.last_transmission(0), 48_000)
+    settle = slice(4800, -4800)
+    assert tone_level_dbfs(replay[settle], 1000.0, 48_000) == pytest.approx(20 * np.log10(0.4), abs=0.05)
+    assert peak_frequency(replay[settle], 48_000) == pytest.approx(1000.0, abs=0.05)
