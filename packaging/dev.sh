@@ -17,10 +17,12 @@ RUNTIME_PACKAGES=(
 )
 # Real peers the tests talk to: a JACK server (dummy backend), Hamlib's rigctld, signalling decoders,
 # socat for serial-over-IP, Xvfb for screenshots, the desktop-file/AppStream validators, NSIS's
-# makensis, which compiles the Windows installer script, and binutils (objdump, strip) for PyInstaller.
+# makensis, which compiles the Windows installer script, binutils (objdump, strip) for PyInstaller,
+# and what building PyAudio from source needs (it has no Linux wheels).
 TEST_PACKAGES=(
   jackd2 libjack-jackd2-0 libhamlib-utils multimon-ng minimodem sox socat xvfb xauth
   desktop-file-utils appstream nsis binutils
+  portaudio19-dev python3-dev gcc
 )
 
 is_installed() {

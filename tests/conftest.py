@@ -18,6 +18,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PEERS = {
     "jackd": "jackd2",
     "jack_lsp": "jackd2",
+    "jack_connect": "jackd2",
+    "jack_disconnect": "jackd2",
     "rigctld": "libhamlib-utils",
     "multimon-ng": "multimon-ng",
     "minimodem": "minimodem",
@@ -40,6 +42,22 @@ def require_peer(program: str) -> str:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture
+def jack_server(monkeypatch):
+    """A private JACK server (dummy backend, 48 kHz, 128 frames, 8 in/8 out) for one test; the
+    process's JACK_DEFAULT_SERVER points at it, so PortAudio finds it when it (re)initialises."""
+    from tests.jack import JackServer, unique_name
+
+    for program in ("jackd", "jack_lsp", "jack_connect", "jack_disconnect"):
+        require_peer(program)
+    server = JackServer(unique_name())
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)
