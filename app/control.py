@@ -11,6 +11,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.audio.service import AudioService
 from app.calls.service import CallsService
 from app.console.service import ConsoleService
 from app.eventlog import EventLog
@@ -48,6 +49,7 @@ class ControlHub(QObject):
         status: StatusService,
         events: EventLog,
         *,
+        audio: AudioService | None = None,
         ali_device: str = "",
         heartbeat_timeout_s: float = 90.0,
         parent: QObject | None = None,
@@ -57,6 +59,7 @@ class ControlHub(QObject):
         self.calls = calls
         self.status = status
         self.events = events
+        self.audio = audio
         self.ali_device = ali_device
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._ali_up_since: float | None = None
@@ -73,6 +76,8 @@ class ControlHub(QObject):
         self.thread_ident = threading.get_ident()
         if self.ali_device:
             self._heartbeat_timer.start()
+        if self.audio is not None:
+            self.audio.start()
         self.events.log("position.start", source="console")
         self.status.publish()
 
@@ -81,6 +86,8 @@ class ControlHub(QObject):
         self._heartbeat_timer.stop()
         self.console.shutdown()
         self.calls.shutdown()
+        if self.audio is not None:
+            self.audio.shutdown()
         self.events.log("position.stop", source="console")
         self.shutdown_done.set()
 
@@ -92,9 +99,13 @@ class ControlHub(QObject):
             self._check_heartbeat()  # a frame brings a silent link back at once
         elif isinstance(ev, CarrierChanged):
             self.console.on_carrier(ev)
+            if self.audio is not None:
+                self.audio.on_carrier(ev)
         elif isinstance(ev, InputChanged):
             self.events.log("input", channel="", source=ev.device, detail=f"{ev.control} {'down' if ev.pressed else 'up'}")
             self.console.on_input(ev)
+            if self.audio is not None:
+                self.audio.on_input(ev)
         elif isinstance(ev, KeyStateChanged):
             self.console.on_key_state(ev)
         elif isinstance(ev, RingChanged):
@@ -116,6 +127,8 @@ class ControlHub(QObject):
                 self._ali_up_since = None
                 self.calls.on_link_lost()
         self.console.on_link(ev)
+        if self.audio is not None:
+            self.audio.on_link(ev)
 
     def _check_heartbeat(self) -> None:
         """No frame (heartbeat or spill) within the timeout marks an open link as down."""

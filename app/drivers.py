@@ -163,3 +163,46 @@ def build_ring_line(calls_cfg: Any, sink: EventSink) -> Built | None:
     built.driver = RingLineWatcher(RING_LINE_ID, sink, lambda: open_port(url, rts=None, dtr=None),
                                    line=line, trunk=line, describe=url)
     return built
+
+
+AUDIO_ID = "audio"
+
+
+def build_audio(audio_cfg: Any, n_in: int, n_out: int, callback: Callable[..., None], sink: EventSink,
+                sim_inputs: Callable[[Any], None] | None = None) -> Built:
+    """The sound device, run by a supervisor thread that restarts it; ``callback`` is Engine.process."""
+    built = Built(AUDIO_ID, "Sound device", "audio", audio_cfg.backend)
+    if n_in == 0 and n_out == 0:
+        built.problem = "no [audio.channels] defined: nothing to play or record"
+        return built
+    from hardware.audio.base import AudioDeviceError, StreamSpec, open_backend
+    from hardware.audio.supervisor import AudioSupervisor
+
+    try:
+        backend = open_backend(audio_cfg.backend, input_source=sim_inputs if audio_cfg.backend == "null" else None)
+    except (AudioDeviceError, ImportError, OSError) as err:
+        built.problem = f"{audio_cfg.backend}: {err}"
+        return built
+    spec = StreamSpec(device=audio_cfg.device, samplerate=audio_cfg.samplerate, blocksize=audio_cfg.blocksize,
+                      latency=audio_cfg.latency, inputs=n_in, outputs=n_out)
+    built.driver = _AudioDriver(AudioSupervisor(backend, spec, callback, sink, device_id=AUDIO_ID))
+    return built
+
+
+class _AudioDriver:
+    """The supervisor with the start/stop shape every driver has."""
+
+    def __init__(self, supervisor: Any) -> None:
+        self.supervisor = supervisor
+
+    def start(self) -> None:
+        self.supervisor.start()
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        self.supervisor.stop(timeout)
+        return True
+
+    def stream_info(self) -> tuple[str, tuple[float, float], int]:
+        s = self.supervisor
+        return s.device_name, s.latency, s.restarts
+

@@ -24,13 +24,16 @@ from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
 from app.control import ControlHub, DeviceBridge
-from app.drivers import Built, build_input, build_phone_and_ali, build_radio, build_ring_line
+from app.audio.endpoints import AudioMap, audio_map
+from app.audio.engine import Engine
+from app.audio.service import AudioService, mix_options
+from app.drivers import Built, build_audio, build_input, build_phone_and_ali, build_radio, build_ring_line
 from app.ali.layouts import LayoutError, load_layout
 from app.calls.directory import DirectoryEntry, load_directory
 from app.calls.registry import RegistryIndex, address_key_for_record, import_registry_csv
 from app.calls.service import RegistryMatcher
 from app.eventlog import EventLog
-from app.snapshots import CallsSnapshot, ConsoleSnapshot, PositionInfo, RegistryFlag, StatusSnapshot
+from app.snapshots import AudioSnapshot, CallsSnapshot, ConsoleSnapshot, PositionInfo, RegistryFlag, StatusSnapshot
 from app.status import StatusService
 from app.store import StoreError, StoreWriter
 from hardware.events import LinkState
@@ -45,11 +48,17 @@ class Position(QObject):
     console_changed = Signal(object)  # ConsoleSnapshot
     calls_changed = Signal(object)  # CallsSnapshot
     status_changed = Signal(object)  # StatusSnapshot
+    audio_changed = Signal(object)  # AudioSnapshot
     event_logged = Signal(object)  # LoggedEvent
 
     # Commands, queued to the control thread.
     _select = Signal(str, bool)
     _ptt = Signal(str, bool)
+    _volume = Signal(str, float)
+    _pan = Signal(str, float)
+    _mute = Signal(str, bool)
+    _replay = Signal(str)
+    _test_tone = Signal(int, bool)
     _answer = Signal(object)
     _release = Signal(bool)
     _manual_ring = Signal(str)
@@ -71,6 +80,11 @@ class Position(QObject):
         self.console = ConsoleSnapshot()
         self.calls = CallsSnapshot()
         self.status = StatusSnapshot()
+        self.audio = AudioSnapshot()
+        self.engine: Engine | None = None  # its meter arrays are read by the GUI (see audio_levels)
+        # Which device channel is which (pure; views built before start label their meters with it).
+        self.audio_map: AudioMap = audio_map(
+            profile.audio.channels, [(r.id, r.name, r.kind, r.rx_input, r.tx_output) for r in profile.radios])
         self.store: StoreWriter | None = None
         self.built: list[Built] = []
         self.directory: tuple[DirectoryEntry, ...] = ()  # the transfer directory
@@ -87,6 +101,35 @@ class Position(QObject):
 
     def ptt(self, source: str, pressed: bool) -> None:
         self._ptt.emit(source, pressed)
+
+    def set_volume(self, channel_id: str, volume_db: float) -> None:
+        self._volume.emit(channel_id, volume_db)
+
+    def set_pan(self, channel_id: str, pan: float) -> None:
+        self._pan.emit(channel_id, pan)
+
+    def set_mute(self, channel_id: str, muted: bool) -> None:
+        self._mute.emit(channel_id, muted)
+
+    def replay_last(self, channel_id: str) -> None:
+        """Instant recall: the channel's last transmission in the headset (again: stop it)."""
+        self._replay.emit(channel_id)
+
+    def test_tone(self, output: int, on: bool) -> None:
+        """Technician: the line test tone on one output column (0-based), on or off."""
+        self._test_tone.emit(output, on)
+
+    def audio_levels(self) -> tuple:
+        """(input_levels, output_levels): the engine's live meter arrays, rows peak and RMS dBFS.
+
+        The audio callback writes them every block; readers copy what they need and accept that a
+        read may straddle two blocks. Empty arrays before start or without a sound device.
+        """
+        if self.engine is None:
+            import numpy as np
+
+            return np.zeros((2, 0), dtype=np.float32), np.zeros((2, 0), dtype=np.float32)
+        return self.engine.input_levels, self.engine.output_levels
 
     def answer_call(self, call_id: int | None = None) -> None:
         self._answer.emit(call_id)
@@ -134,7 +177,16 @@ class Position(QObject):
         inputs = [build_input(i, bridge.sink) for i in profile.inputs]
         phone, ali = build_phone_and_ali(profile, bridge.sink)
         ring = build_ring_line(profile.calls, bridge.sink)
-        self.built = radios + inputs + [b for b in (phone, ring, ali) if b is not None]
+        amap = self.audio_map
+        engine, recall_problem = self._build_engine(amap)
+        self.engine = engine
+        sim_rx = {amap.radio_rx[b.id]: b.driver for b in radios
+                  if b.driver_kind == "sim" and b.driver is not None and b.id in amap.radio_rx}
+        from hardware.sim.audio import SimReceiveInputs
+
+        audio = build_audio(profile.audio, amap.n_in, amap.n_out, engine.process, bridge.sink,
+                            sim_inputs=SimReceiveInputs(sim_rx, max_block=profile.audio.blocksize))
+        self.built = radios + inputs + [b for b in (phone, ring, ali, audio) if b is not None]
 
         events = EventLog(self.store)
         for note in profile.migration_notes:
@@ -147,17 +199,19 @@ class Position(QObject):
             status.declare(b.id, b.label, b.kind, state, detail)
         ptt_inputs = {i.id for i in profile.inputs if i.action in ("ptt", "headset-ptt")}
         console = ConsoleService([(b.id, b.label, b.driver_kind, b.driver) for b in radios], events,
-                                 ptt_inputs=ptt_inputs | {"console", "keyboard"})
+                                 ptt_inputs=ptt_inputs | {"console", "keyboard"},
+                                 levels={r.id: (r.volume_db, r.pan) for r in profile.radios})
+        audio_service = self._build_audio_service(amap, engine, events, recall_problem, audio)
         phone_driver = phone.driver if phone is not None else None
         for index, line in enumerate(self._directory_report):
             events.log("directory.load" if index == 0 else "directory.problem", source="directory", detail=line)
         calls = self._build_calls(events, status, ali, phone_driver)
-        hub = ControlHub(console, calls, status, events, ali_device=ali.id if ali else "",
+        hub = ControlHub(console, calls, status, events, audio=audio_service, ali_device=ali.id if ali else "",
                          heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
         self._store_error.connect(hub.on_store_error)
-        for obj in (bridge, events, status, console, calls, hub):
+        for obj in (bridge, events, status, console, calls, audio_service, hub):
             obj.moveToThread(self._thread)
-        self._keep = (bridge, events, status, console, calls)  # Python must keep the wrappers alive
+        self._keep = (bridge, events, status, console, calls, audio_service)  # Python must keep the wrappers alive
         self.hub = hub
         self.bridge = bridge
 
@@ -165,6 +219,15 @@ class Position(QObject):
         console.changed.connect(self._on_console)
         calls.changed.connect(self._on_calls)
         status.changed.connect(self._on_status)
+        console.changed.connect(audio_service.on_console)  # same thread: the plan follows at once
+        calls.changed.connect(audio_service.on_calls)
+        audio_service.lost.connect(console.fail_safe)
+        audio_service.changed.connect(self._on_audio)
+        self._volume.connect(console.set_volume)
+        self._pan.connect(console.set_pan)
+        self._mute.connect(console.set_mute)
+        self._replay.connect(audio_service.replay_last)
+        self._test_tone.connect(audio_service.test_tone)
         events.logged.connect(self.event_logged)
         self._select.connect(console.select_channel)
         self._ptt.connect(console.ptt)
@@ -179,12 +242,45 @@ class Position(QObject):
         self._shutdown.connect(hub.shutdown)
         self._thread.started.connect(hub.start)
         self.console, self.calls, self.status = console.snapshot(), calls.snapshot(), status.snapshot()
+        self.audio = audio_service.snapshot()
 
         self._thread.start()
         self._load_callbacks.emit(self.data_path)  # queued: runs on the control thread
         for b in self.built:
             if b.driver is not None:
                 b.driver.start()
+
+    def _build_engine(self, amap: AudioMap) -> tuple[Engine, str]:
+        """The mixer for this device's channels, with instant recall when the rate and settings allow."""
+        cfg = self.profile.audio
+        recall_s = cfg.recall_minutes * 60.0
+        problem = "" if recall_s > 0 else "instant recall is off (recall_minutes = 0)"
+        if not amap.recall_inputs and not problem:
+            problem = "no radio has an rx_input"
+        if not problem:
+            try:
+                engine = Engine(amap.n_in, amap.n_out, cfg.blocksize, cfg.samplerate,
+                                recall_inputs=amap.recall_inputs, recall_seconds=recall_s,
+                                trc_outputs=tuple(amap.trc_outputs.values()))
+                return engine, ""
+            except ValueError as err:  # e.g. 44.1 kHz: the recorder needs a multiple of 8 kHz
+                problem = f"instant recall is off: {err}"
+        return Engine(amap.n_in, amap.n_out, cfg.blocksize, cfg.samplerate,
+                      trc_outputs=tuple(amap.trc_outputs.values())), problem
+
+    def _build_audio_service(self, amap: AudioMap, engine: Engine, events: EventLog, recall_problem: str,
+                             audio: Built) -> AudioService:
+        cfg = self.profile.audio
+        if recall_problem:
+            events.log("recall.off", source="audio", detail=recall_problem)
+        driver = audio.driver
+        return AudioService(
+            amap, engine, events, options=mix_options(cfg.mix), patch_hang_s=cfg.mix.patch_hang_s,
+            test_level_dbfs=cfg.test_level_dbfs, backend=cfg.backend, samplerate=cfg.samplerate,
+            blocksize=cfg.blocksize, recall_problem=recall_problem,
+            jackbox_inputs=frozenset(i.id for i in self.profile.inputs if i.action == "jackbox"),
+            stream_info=driver.stream_info if driver is not None else None,
+        )
 
     def _build_calls(self, events: EventLog, status: StatusService, ali: Built | None, phone_driver: Any) -> CallsService:
         profile = self.profile
@@ -328,6 +424,11 @@ class Position(QObject):
     def _on_calls(self, snap: CallsSnapshot) -> None:
         self.calls = snap
         self.calls_changed.emit(snap)
+
+    @Slot(object)
+    def _on_audio(self, snap: AudioSnapshot) -> None:
+        self.audio = snap
+        self.audio_changed.emit(snap)
 
     @Slot(object)
     def _on_status(self, snap: StatusSnapshot) -> None:

@@ -1,0 +1,258 @@
+"""The audio engine's control side: console and call state in, mix plans and voices out.
+
+Lives on the control thread. Every console or call change becomes a ``MixState``; ``compute_plan``
+turns it into a gain matrix the engine picks up at its next block (one reference swap, see
+app/dsp/mixer.py). Carrier edges index instant recall; a patch keeps a channel's audio flowing for
+the hang time after its carrier drops (a single-shot timer replans when the hang ends).
+
+The sound device itself is run by a supervisor thread (hardware/audio/supervisor.py) that reports
+link changes. A lost device raises ``lost`` (the console unkeys every transmitter: nobody may talk
+into a radio whose audio goes nowhere) and an alarm the operator sees until the device is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from app.audio.endpoints import AudioMap
+from app.audio.engine import Engine
+from app.audio.voices import ClipVoice, ToneVoice
+from app.dsp.mixplan import ChannelState, HangTimer, MixOptions, MixPlan, MixState, PhoneState, compute_plan
+from app.dsp.recall import upsample
+from app.dsp.tones import line_test_tone
+from app.eventlog import EventLog
+from app.snapshots import AudioCounters, AudioSnapshot, CallsSnapshot, ConsoleSnapshot
+from hardware.events import CarrierChanged, InputChanged, LinkChanged, LinkState
+
+log = logging.getLogger(__name__)
+
+AUDIO_DEVICE_ID = "audio"
+HOUSEKEEPING_MS = 100  # reap finished voices, refresh counters
+COUNTERS_EVERY = 5  # housekeeping ticks between counter snapshots (about 2 a second)
+
+StreamInfo = Callable[[], tuple[str, tuple[float, float], int]]  # (device name, (in_s, out_s), restarts)
+
+
+def mix_options(mix: object) -> MixOptions:
+    """The profile's [audio.mix] as the planner's options."""
+    return MixOptions(
+        unselect_mode=mix.unselect, unselect_db=mix.unselect_db, split_ears=mix.split_ears,
+        select_ear=mix.select_ear, duck_db=mix.duck_db, sidetone_db=mix.sidetone_db,
+        select_speaker_with_headset=mix.select_speaker_with_headset, headset_db=mix.headset_db,
+        select_speaker_db=mix.select_speaker_db, unselect_speaker_db=mix.unselect_speaker_db,
+    )
+
+
+class AudioService(QObject):
+    changed = Signal(object)  # AudioSnapshot
+    lost = Signal(str)  # the device is gone: unkey every transmitter (reason)
+
+    def __init__(self, amap: AudioMap, engine: Engine, events: EventLog, *, options: MixOptions,
+                 patch_hang_s: float, test_level_dbfs: float, backend: str, samplerate: int, blocksize: int,
+                 jackbox_inputs: frozenset[str] = frozenset(), recall_problem: str = "",
+                 stream_info: StreamInfo | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.amap = amap
+        self.engine = engine
+        self._events = events
+        self._options = options
+        self._hang = HangTimer(patch_hang_s)
+        self._test_level_dbfs = test_level_dbfs
+        self._jackbox_inputs = jackbox_inputs
+        self._stream_info = stream_info
+        self._console = ConsoleSnapshot()
+        self._phone_active = False
+        self._headset_present = True
+        self._recall_index = {rid: k for k, rid in enumerate(amap.radio_rx)}  # radio id -> recorder channel
+        self._replay: tuple[str, int] | None = None  # (channel id, voice id)
+        self._test_tones: dict[int, int] = {}  # output column -> voice id
+        self._samplerate = samplerate
+        self._frames = blocksize
+        self._plan: MixPlan | None = None
+        self._snap = AudioSnapshot(
+            backend=backend, samplerate=samplerate, blocksize=blocksize, recall=recall_problem,
+            input_labels=amap.input_labels, output_labels=amap.output_labels,
+        )
+        self._ticks = 0
+        self._housekeeping = QTimer(self)
+        self._housekeeping.setInterval(HOUSEKEEPING_MS)
+        self._housekeeping.timeout.connect(self._tick)
+        self._hang_timer = QTimer(self)
+        self._hang_timer.setSingleShot(True)
+        self._hang_timer.timeout.connect(self._replan)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        self._housekeeping.start()
+        self._replan()
+        self._publish()
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._housekeeping.stop()
+        self._hang_timer.stop()
+        for voice_id in [*self._test_tones.values(), *([self._replay[1]] if self._replay else [])]:
+            self.engine.stop(voice_id)
+        self._test_tones.clear()
+        self._replay = None
+
+    # -- state from the other services ----------------------------------------------------------
+    @Slot(object)
+    def on_console(self, snap: ConsoleSnapshot) -> None:
+        self._console = snap
+        self._replan()
+
+    @Slot(object)
+    def on_calls(self, snap: CallsSnapshot) -> None:
+        active = snap.active is not None
+        if active != self._phone_active:
+            self._phone_active = active
+            self._replan()
+
+    def on_carrier(self, ev: CarrierChanged) -> None:
+        now = time.monotonic()
+        self._hang.update(ev.device, ev.active, now)
+        recorder, k = self.engine.recall, self._recall_index.get(ev.device)
+        if recorder is not None and k is not None:
+            if ev.active:
+                tx = recorder.carrier_on(k, time.time())
+                tx.unit_id = ev.unit_id
+            else:
+                recorder.carrier_off(k, time.time())
+        if not ev.active:
+            self._hang_timer.start(int(self._hang.hang_s * 1000) + 1)
+
+    def on_input(self, ev: InputChanged) -> None:
+        if ev.device in self._jackbox_inputs and ev.pressed != self._headset_present:
+            self._headset_present = ev.pressed
+            self._events.log("audio.headset", source=ev.device, detail="plugged in" if ev.pressed else "unplugged")
+            self._replan()
+
+    def on_link(self, ev: LinkChanged) -> None:
+        if ev.device != AUDIO_DEVICE_ID:
+            return
+        alarm = self._snap.alarm
+        if ev.state in (LinkState.DOWN, LinkState.FAULT):
+            alarm = f"Audio device lost: {ev.detail or ev.state.value}. Every transmitter was unkeyed."
+            if not self._snap.alarm:
+                self._events.log("audio.lost", source=AUDIO_DEVICE_ID, detail=ev.detail)
+            self.lost.emit(f"audio device lost: {ev.detail}")
+        elif ev.state is LinkState.UP:
+            if self._snap.alarm:
+                self._events.log("audio.back", source=AUDIO_DEVICE_ID, detail=ev.detail)
+            alarm = ""
+        self._snap = replace(self._snap, state=ev.state.value, detail=ev.detail, alarm=alarm)
+        self._refresh_stream_info()
+        self._publish()
+
+    # -- commands --------------------------------------------------------------------------------
+    @Slot(str)
+    def replay_last(self, channel_id: str) -> None:
+        """Play the channel's last transmission into the headset (never a transmitter). Again: stop it."""
+        if self._replay is not None:
+            previous, voice_id = self._replay
+            self.engine.stop(voice_id)
+            self._replay = None
+            if previous == channel_id:
+                self._publish()
+                return
+        recorder, k = self.engine.recall, self._recall_index.get(channel_id)
+        if recorder is None or k is None:
+            why = self._snap.recall or "the channel has no receive audio input"
+            self._events.log("recall.unavailable", channel=channel_id, detail=why)
+            return
+        held = recorder.last_transmission(k)
+        if held.size == 0:
+            self._events.log("recall.empty", channel=channel_id, detail="nothing received yet")
+            return
+        clip = upsample(held, self._samplerate)
+        gains = self._plan.replay_gains if self._plan is not None else ()
+        routes = {o: float(g) for o, g in enumerate(gains) if g}
+        voice_id = self.engine.play(ClipVoice(clip), routes, operator_only=True)
+        self._replay = (channel_id, voice_id)
+        tx = recorder.transmissions(k)[-1]
+        unit = f", unit {tx.unit_id}" if tx.unit_id else ""
+        self._events.log("recall.replay", channel=channel_id,
+                         detail=f"{held.size / 8000:.1f} s from {time.strftime('%H:%M:%S', time.localtime(tx.wall_start))}{unit}")
+        self._publish()
+
+    @Slot(int, bool)
+    def test_tone(self, output: int, on: bool) -> None:
+        """The technician's 1004 Hz line test tone at the test level on one output column."""
+        if not 0 <= output < self.amap.n_out:
+            return
+        voice_id = self._test_tones.pop(output, None)
+        if voice_id is not None:
+            self.engine.stop(voice_id)
+        if on:
+            tone = ToneVoice(line_test_tone(level_dbfs=self._test_level_dbfs), self._samplerate,
+                                 repeat=True, max_block=self._frames)
+            self._test_tones[output] = self.engine.play(tone, {output: 1.0})
+        if on or voice_id is not None:
+            self._events.log("audio.test_tone", source="technician",
+                             detail=f"{self.amap.output_labels[output]}: {'on' if on else 'off'}")
+        self._publish()
+
+    def snapshot(self) -> AudioSnapshot:
+        return self._snap
+
+    # -- internals -------------------------------------------------------------------------------
+    def mix_state(self) -> MixState:
+        now = time.monotonic()
+        channels = tuple(
+            ChannelState(name=ch.id, selected=ch.selected, volume_db=ch.volume_db, pan=ch.pan, mute=ch.muted,
+                         receiving=self._hang.held(ch.id, now), keyed=ch.transmitting or ch.key_pending)
+            for ch in self._console.channels
+        )
+        return MixState(channels=channels, patches=self._console.patches,
+                        phone=PhoneState(call_active=self._phone_active),
+                        headset_present=self._headset_present, options=self._options)
+
+    def _replan(self) -> None:
+        try:
+            plan = compute_plan(self.mix_state(), self.amap.endpoints)
+        except ValueError as err:  # a console state the planner refuses: keep the last good plan
+            log.error("mix plan refused: %s", err)
+            self._events.log("audio.plan.error", source=AUDIO_DEVICE_ID, detail=str(err))
+            return
+        self.engine.set_plan(plan)
+        self._plan = plan
+
+    def _tick(self) -> None:
+        ended = set(self.engine.finished())
+        changed = False
+        if self._replay is not None and self._replay[1] in ended:
+            self._replay = None
+            changed = True
+        self._ticks += 1
+        if self._ticks % COUNTERS_EVERY == 0:
+            changed = self._refresh_counters() or changed
+        if changed:
+            self._publish()
+
+    def _refresh_counters(self) -> bool:
+        c = self.engine.counters
+        counters = AudioCounters(int(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]), int(c[5]))
+        before = (self._snap.counters, self._snap.device, self._snap.latency_ms, self._snap.restarts)
+        self._snap = replace(self._snap, counters=counters)
+        self._refresh_stream_info()
+        return before != (self._snap.counters, self._snap.device, self._snap.latency_ms, self._snap.restarts)
+
+    def _refresh_stream_info(self) -> None:
+        if self._stream_info is None:
+            return
+        device, (lat_in, lat_out), restarts = self._stream_info()
+        self._snap = replace(self._snap, device=device, latency_ms=(lat_in * 1000.0, lat_out * 1000.0),
+                             restarts=restarts)
+
+    def _publish(self) -> None:
+        self._snap = replace(self._snap, seq=self._snap.seq + 1,
+                             replaying=self._replay[0] if self._replay else "",
+                             test_tones=tuple(sorted(self._test_tones)))
+        self.changed.emit(self._snap)
