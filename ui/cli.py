@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.tone_cli import add_tone_parser  # argparse only; the DSP loads on use
 
     add_tone_parser(sub)
+    from ui.diag_cli import add_diag_parser  # argparse only; the measurements load on use
+
+    add_diag_parser(sub, _profile_options(after_subcommand=True))
     return parser
 
 
@@ -105,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         from ui.tone_cli import tone_command
 
         return tone_command(args)
+    if args.command == "diag":
+        from ui.diag_cli import diag_command
+
+        return diag_command(args)
     from ui.startup import main_gui  # the only path that loads QtWidgets
 
     return main_gui(config=args.config, demo=args.demo, role=args.role)
