@@ -277,7 +277,7 @@ class Position(QObject):
         return AudioService(
             amap, engine, events, options=mix_options(cfg.mix), patch_hang_s=cfg.mix.patch_hang_s,
             test_level_dbfs=cfg.test_level_dbfs, backend=cfg.backend, samplerate=cfg.samplerate,
-            blocksize=cfg.blocksize, recall_problem=recall_problem,
+            blocksize=cfg.blocksize, recall_problem=recall_problem, restart_after_s=cfg.restart_after_s,
             jackbox_inputs=frozenset(i.id for i in self.profile.inputs if i.action == "jackbox"),
             stream_info=driver.stream_info if driver is not None else None,
         )
@@ -386,6 +386,14 @@ class Position(QObject):
         if self.store is not None and not self.store.stop(timeout):
             clean = False
         return clean
+
+    def log_restart(self, reason: str) -> None:
+        """Record that the console is about to restart itself (called just before it stops)."""
+        if self.store is not None:
+            try:
+                self.store.log_event("console.restart", source="console", detail=reason)
+            except Exception:  # noqa: BLE001 - a closed store must not stop the restart
+                log.warning("console restart (%s) not logged", reason)
 
     def unkey_all(self, reason: str) -> None:
         """Fail-safe: drop every transmitter now, from any thread (signal handlers, excepthook)."""

@@ -167,6 +167,10 @@ class AudioSnapshot:
     state: str = "unknown"  # LinkState value of the sound device
     detail: str = ""
     alarm: str = ""  # shown to the operator while non-empty: the device is lost and transmitters were unkeyed
+    # The sound system failed in a way only a fresh process recovers from (PortAudio after its JACK
+    # server died): the GUI restarts the console (restart_after_s in the profile).
+    restart_required: bool = False
+    restart_after_s: float = 0.0
     backend: str = ""
     device: str = ""
     samplerate: int = 0

@@ -28,6 +28,7 @@ from ui.widgets.device_status_bar import DeviceStatusBar
 from ui.widgets.header_strip import DemoBanner, HeaderStrip
 from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import one_line
+from ui.widgets.restart_policy import RESTART_EXIT_CODE, RestartPolicy
 
 GEOMETRY_KEY = "window/geometry"
 ROLE_KEY = "window/role"
@@ -67,6 +68,9 @@ class MainWindow(QMainWindow):
         self.header = HeaderStrip(info.name, info.site, self)
         self.demo_banner = DemoBanner(self) if info.demo else None
         self.audio_alarm = AudioAlarmBanner(self)
+        self.restart_policy = RestartPolicy(self.audio_alarm, lambda: self.calltaker.snapshot.active is not None,
+                                            self.request_restart, self)
+        self.audio_alarm.restart_button.clicked.connect(lambda: self.request_restart("operator"))
         self.meters = MeterPoll(levels_source(position), self)  # one 30 Hz poll for every meter in the window
         self.dispatcher = DispatcherView(position, meters=self.meters)
         self.calltaker = CallTakerView(position)
@@ -157,6 +161,17 @@ class MainWindow(QMainWindow):
     def _on_audio(self, snapshot: AudioSnapshot) -> None:
         self.audio_alarm.render(snapshot)
         self.meters.set_device_lost(bool(snapshot.alarm))
+        self.restart_policy.update(snapshot)
+
+    def request_restart(self, reason: str) -> None:
+        """Leave the event loop with RESTART_EXIT_CODE: ui.startup stops the position (unkeying every
+        transmitter) and starts the console afresh in this process's place."""
+        log_restart = getattr(self._position, "log_restart", None)
+        if log_restart is not None:
+            log_restart(reason)
+        app = QApplication.instance()
+        if app is not None:
+            app.exit(RESTART_EXIT_CODE)
 
     def _update_call_actions(self) -> None:
         snapshot = self.calltaker.snapshot

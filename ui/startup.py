@@ -5,6 +5,7 @@ fail-safes that unkey every transmitter on a signal or an unhandled exception, t
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -19,6 +20,7 @@ from ui.cli import resolve_profile
 from ui.gui import run_gui
 from ui.main_window import THEME_KEY
 from ui.theme import apply_theme
+from ui.widgets.restart_policy import RESTART_EXIT_CODE
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,21 @@ def main_gui(config: str | None, demo: bool, role: str | None) -> int:
         position.stop()
         _error_box("The event store cannot be opened", str(err))
         return 1
-    return run_gui(position, settings_path=settings_path)
+    code = run_gui(position, settings_path=settings_path)
+    if code == RESTART_EXIT_CODE:
+        position.stop()  # already stopped on the way out of the event loop; makes sure
+        _start_afresh()
+    return code
+
+
+def _start_afresh() -> None:
+    """Replace this process with a fresh console, same command line (a fresh PortAudio, too)."""
+    log.warning("restarting the console")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if getattr(sys, "frozen", False):  # the PyInstaller bundle: its executable is the console
+        os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+    os.execv(sys.executable, list(sys.orig_argv))
 
 
 def _choose_profile(config: str | None, demo: bool):

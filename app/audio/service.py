@@ -55,6 +55,7 @@ class AudioService(QObject):
     def __init__(self, amap: AudioMap, engine: Engine, events: EventLog, *, options: MixOptions,
                  patch_hang_s: float, test_level_dbfs: float, backend: str, samplerate: int, blocksize: int,
                  jackbox_inputs: frozenset[str] = frozenset(), recall_problem: str = "",
+                 restart_after_s: float = 0.0,
                  stream_info: StreamInfo | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.amap = amap
@@ -76,6 +77,7 @@ class AudioService(QObject):
         self._plan: MixPlan | None = None
         self._snap = AudioSnapshot(
             backend=backend, samplerate=samplerate, blocksize=blocksize, recall=recall_problem,
+            restart_after_s=restart_after_s,
             input_labels=amap.input_labels, output_labels=amap.output_labels,
         )
         self._ticks = 0
@@ -138,6 +140,7 @@ class AudioService(QObject):
         if ev.device != AUDIO_DEVICE_ID:
             return
         alarm = self._snap.alarm
+        restart = ev.state is LinkState.FAULT
         if ev.state in (LinkState.DOWN, LinkState.FAULT):
             alarm = f"Audio device lost: {ev.detail or ev.state.value}. Every transmitter was unkeyed."
             if not self._snap.alarm:
@@ -147,7 +150,8 @@ class AudioService(QObject):
             if self._snap.alarm:
                 self._events.log("audio.back", source=AUDIO_DEVICE_ID, detail=ev.detail)
             alarm = ""
-        self._snap = replace(self._snap, state=ev.state.value, detail=ev.detail, alarm=alarm)
+        self._snap = replace(self._snap, state=ev.state.value, detail=ev.detail, alarm=alarm,
+                             restart_required=restart)
         self._refresh_stream_info()
         self._publish()
 

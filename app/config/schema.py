@@ -141,6 +141,9 @@ class Audio(_Strict):
     test_level_dbfs: Annotated[float, Field(ge=-40, le=-3)] = -10.0
     # Instant recall keeps this many minutes of each radio's receive audio in memory (0 = off).
     recall_minutes: Annotated[float, Field(ge=0, le=30)] = 10.0
+    # When the sound system can only come back in a fresh process, the console restarts itself after
+    # this many seconds (never during a call); 0 = only when the operator presses RESTART.
+    restart_after_s: Annotated[float, Field(ge=0, le=600)] = 10.0
     mix: Mix = Field(default_factory=Mix)
 
     @field_validator("device", mode="before")

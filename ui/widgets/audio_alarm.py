@@ -9,7 +9,7 @@ is back.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.snapshots import AudioSnapshot
 from ui.widgets.link_state import link_word
@@ -24,7 +24,7 @@ def alarm_detail(snap: AudioSnapshot) -> str:
         parts.append(snap.detail)
     if snap.restarts:
         parts.append(f"{snap.restarts} restart(s)")
-    parts.append("retrying")
+    parts.append("the console must restart to reconnect" if snap.restart_required else "retrying")
     return " · ".join(parts)
 
 
@@ -38,12 +38,29 @@ class AudioAlarmBanner(QFrame):
         self.detail.setWordWrap(True)
         for label in (self.title, self.detail):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Only when the sound system can come back in a fresh process alone (see MainWindow).
+        self.countdown: QLabel = plain_label(object_name="audioAlarmDetail")
+        self.restart_button = QPushButton("RESTART CONSOLE NOW", self)
+        self.restart_button.setObjectName("audioRestart")
+        restart_row = QHBoxLayout()
+        restart_row.addStretch(1)
+        restart_row.addWidget(self.countdown)
+        restart_row.addWidget(self.restart_button)
+        restart_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 6)
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.detail)
+        layout.addLayout(restart_row)
+        self.show_restart("")
         self.setVisible(False)
+
+    def show_restart(self, countdown_text: str) -> None:
+        """Show the restart row with ``countdown_text`` ("" hides the row)."""
+        set_plain(self.countdown, countdown_text)
+        self.countdown.setVisible(bool(countdown_text))
+        self.restart_button.setVisible(bool(countdown_text))
 
     def render(self, snap: AudioSnapshot) -> None:
         if not snap.alarm:
