@@ -59,6 +59,8 @@ class Position(QObject):
     _mute = Signal(str, bool)
     _replay = Signal(str)
     _test_tone = Signal(int, bool)
+    _play_tone = Signal(str, object)
+    _alarm_tone = Signal(bool)
     _answer = Signal(object)
     _release = Signal(bool)
     _manual_ring = Signal(str)
@@ -118,6 +120,14 @@ class Position(QObject):
     def test_tone(self, output: int, on: bool) -> None:
         """Technician: the line test tone on one output column (0-based), on or off."""
         self._test_tone.emit(output, on)
+
+    def play_tone(self, kind: str, channel_ids: tuple[str, ...]) -> None:
+        """An alert or chime (app.audio.service.CHANNEL_TONES) on these channels' transmit audio."""
+        self._play_tone.emit(kind, tuple(channel_ids))
+
+    def alarm_tone(self, on: bool) -> None:
+        """The local emergency alarm tone in the headset and on the select speaker."""
+        self._alarm_tone.emit(on)
 
     def audio_levels(self) -> tuple:
         """(input_levels, output_levels): the engine's live meter arrays, rows peak and RMS dBFS.
@@ -228,6 +238,8 @@ class Position(QObject):
         self._mute.connect(console.set_mute)
         self._replay.connect(audio_service.replay_last)
         self._test_tone.connect(audio_service.test_tone)
+        self._play_tone.connect(audio_service.play_tone)
+        self._alarm_tone.connect(audio_service.alarm_tone)
         events.logged.connect(self.event_logged)
         self._select.connect(console.select_channel)
         self._ptt.connect(console.ptt)

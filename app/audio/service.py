@@ -24,7 +24,8 @@ from app.audio.engine import Engine
 from app.audio.voices import ClipVoice, ToneVoice
 from app.dsp.mixplan import ChannelState, HangTimer, MixOptions, MixPlan, MixState, PhoneState, compute_plan
 from app.dsp.recall import upsample
-from app.dsp.tones import line_test_tone
+from app.dsp.mixplan import db_to_gain
+from app.dsp.tones import alert1, alert2, alert3, dekey, emergency_alarm, line_test_tone, marker, talk_permit
 from app.eventlog import EventLog
 from app.snapshots import AudioCounters, AudioSnapshot, CallsSnapshot, ConsoleSnapshot
 from hardware.events import CarrierChanged, InputChanged, LinkChanged, LinkState
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 AUDIO_DEVICE_ID = "audio"
 HOUSEKEEPING_MS = 100  # reap finished voices, refresh counters
 COUNTERS_EVERY = 5  # housekeeping ticks between counter snapshots (about 2 a second)
+
+# Tones sent on a channel (its transmit output, and the operator's headset as sidetone).
+CHANNEL_TONES = {"alert1": alert1, "alert2": alert2, "alert3": alert3, "marker": marker,
+                 "talk_permit": talk_permit, "dekey": dekey}
 
 StreamInfo = Callable[[], tuple[str, tuple[float, float], int]]  # (device name, (in_s, out_s), restarts)
 
@@ -72,6 +77,7 @@ class AudioService(QObject):
         self._recall_index = {rid: k for k, rid in enumerate(amap.radio_rx)}  # radio id -> recorder channel
         self._replay: tuple[str, int] | None = None  # (channel id, voice id)
         self._test_tones: dict[int, int] = {}  # output column -> voice id
+        self._alarm_voice: int | None = None  # the local emergency alarm tone
         self._samplerate = samplerate
         self._frames = blocksize
         self._plan: MixPlan | None = None
@@ -99,6 +105,7 @@ class AudioService(QObject):
     def shutdown(self) -> None:
         self._housekeeping.stop()
         self._hang_timer.stop()
+        self.alarm_tone(False)
         for voice_id in [*self._test_tones.values(), *([self._replay[1]] if self._replay else [])]:
             self.engine.stop(voice_id)
         self._test_tones.clear()
@@ -202,6 +209,66 @@ class AudioService(QObject):
             self._events.log("audio.test_tone", source="technician",
                              detail=f"{self.amap.output_labels[output]}: {'on' if on else 'off'}")
         self._publish()
+
+    @Slot(str, object)
+    def play_tone(self, kind: str, channel_ids: tuple[str, ...]) -> int | None:
+        """An alert or chime on each channel's transmit output, with sidetone to the operator.
+
+        Keying the radios for it is the console's job; this only puts the tone on the lines.
+        Returns the voice id (None when no channel has a transmit output or the kind is unknown).
+        """
+        build = CHANNEL_TONES.get(kind)
+        outputs = {self.amap.radio_tx[c]: 1.0 for c in channel_ids if c in self.amap.radio_tx}
+        if build is None or not outputs:
+            why = f"unknown tone {kind!r}" if build is None else "no transmit output on " + ", ".join(channel_ids)
+            self._events.log("audio.tone.refused", channel=",".join(channel_ids), detail=why)
+            return None
+        voice = ToneVoice(build(level_dbfs=self._test_level_dbfs), self._samplerate, max_block=self._frames)
+        voice_id = self.engine.play(voice, {**self._sidetone_routes(), **outputs})
+        self._events.log("audio.tone", channel=",".join(channel_ids), detail=kind)
+        return voice_id
+
+    @Slot(bool)
+    def alarm_tone(self, on: bool) -> None:
+        """The local emergency alarm: headset and select speaker (the room hears it), until turned off."""
+        if self._alarm_voice is not None:
+            self.engine.stop(self._alarm_voice)
+            self._alarm_voice = None
+        if on:
+            ep = self.amap.endpoints
+            local = {o: 1.0 for o in (ep.headset_left, ep.headset_right, ep.select_speaker) if o is not None}
+            if local:
+                voice = ToneVoice(emergency_alarm(level_dbfs=self._test_level_dbfs), self._samplerate,
+                                  repeat=True, max_block=self._frames)
+                self._alarm_voice = self.engine.play(voice, local, operator_only=True)
+
+    def key_tone_remote(self, radio_id: str, keyed: bool, function: str | float = "F1") -> bool:
+        """Key (guard + function tone, then guard held under the voice) or unkey a tone-remote line."""
+        output = self.amap.trc_outputs.get(radio_id)
+        if output is None:
+            return False
+        if keyed:
+            self.engine.key_trc(output, function, test_level_dbfs=self._test_level_dbfs,
+                                sidetone=self._sidetone_routes())
+        else:
+            self.engine.unkey_trc(output)
+        return True
+
+    def tone_remote_ready(self, radio_id: str) -> bool:
+        """The keying tones have gone out: voice now passes to the base station."""
+        output = self.amap.trc_outputs.get(radio_id)
+        return output is not None and self.engine.trc_ready(output)
+
+    def _sidetone_routes(self) -> dict[int, float]:
+        """Where the operator hears transmitted tones: both ears (or the select speaker when unplugged)."""
+        if self._options.sidetone_db is None:
+            return {}
+        gain = db_to_gain(self._options.sidetone_db)
+        ep = self.amap.endpoints
+        ears = [o for o in (ep.headset_left, ep.headset_right) if o is not None]
+        if self._headset_present and ears:
+            return {o: gain for o in ears}
+        return {ep.select_speaker: gain} if ep.select_speaker is not None else {}
 
     def snapshot(self) -> AudioSnapshot:
         return self._snap

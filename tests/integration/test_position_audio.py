@@ -140,3 +140,19 @@ def test_technician_test_tone_on_one_output(qtbot, position):
     position.test_tone(SEL, False)
     qtbot.waitUntil(lambda: rms(position, "out", SEL) < SILENT, timeout=2000)
     assert position.audio.test_tones == ()
+
+
+def test_alert_goes_out_on_the_channel_with_sidetone_in_the_headset(qtbot, position):
+    position.play_tone("alert1", ("fire",))
+    # Alert 1 is 1000 Hz at the test level (-10 dBFS peak, -13.01 RMS); sidetone 12 dB lower.
+    qtbot.waitUntil(lambda: abs(rms(position, "out", FIRE_TX) + 13.01) < 0.1, timeout=2000)
+    assert abs(rms(position, "out", HL) + 25.01) < 0.1 and abs(rms(position, "out", HR) + 25.01) < 0.1
+    assert rms(position, "out", PD_TX) < SILENT and rms(position, "out", UNSEL) < SILENT
+
+
+def test_local_emergency_alarm_never_reaches_a_transmitter(qtbot, position):
+    position.alarm_tone(True)
+    qtbot.waitUntil(lambda: rms(position, "out", SEL) > HEARD and rms(position, "out", HL) > HEARD, timeout=2000)
+    assert rms(position, "out", FIRE_TX) < SILENT and rms(position, "out", PD_TX) < SILENT
+    position.alarm_tone(False)
+    qtbot.waitUntil(lambda: rms(position, "out", SEL) < SILENT, timeout=2000)
