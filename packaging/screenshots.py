@@ -65,6 +65,7 @@ def main() -> int:
     pump(app, 0.3)
     window.grab().save(str(out / "calltaker.png"))
     window.show_role("technician")
+    window.technician.tabs.setCurrentWidget(window.technician.audio)  # the AUDIO tab: live meters
     pump(app, 0.3)
     window.grab().save(str(out / "technician.png"))
     position.stop()

@@ -33,7 +33,21 @@ def add_tone_parser(subparsers) -> None:
     tone.add_argument("--guard-ms", type=float, default=130.0, help="trc: high-level guard tone, >= 120 ms")
 
 
+# Rendered block by block with the engine's own tone voice, so the file is what the line carries.
+RENDER_BLOCK = 128
+
+
+def _render(voice) -> "np.ndarray":
+    import numpy as np
+
+    out = np.zeros(voice.total_samples, dtype=np.float32)
+    for start in range(0, out.shape[0], RENDER_BLOCK):
+        voice.fill(out[start:start + RENDER_BLOCK])
+    return out
+
+
 def tone_command(args: argparse.Namespace) -> int:
+    from app.audio.voices import ToneVoice
     from app.dsp import tones, trc
     from app.dsp.wav import write_wav
 
@@ -43,18 +57,18 @@ def tone_command(args: argparse.Namespace) -> int:
         if args.rate < 8000 or args.rate > 192000:
             raise tones.ToneError(f"--rate {args.rate} is outside 8000-192000 Hz")
         segments = _segments(args, tones, trc)
-        generator = tones.ToneGenerator(segments, args.rate,
-                                        gain_db=offset + (tones.SIDETONE_DB if args.sidetone else 0.0))
+        voice = ToneVoice(segments, args.rate, gain_db=offset + (tones.SIDETONE_DB if args.sidetone else 0.0),
+                          max_block=RENDER_BLOCK)
     except tones.ToneError as err:
         print(f"tone {args.kind}: {err}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        write_wav(args.output, generator.render(), args.rate)
+        write_wav(args.output, _render(voice), args.rate)
     except OSError as err:
         print(f"tone {args.kind}: cannot write {args.output}: {err}", file=sys.stderr)
         return EXIT_ERROR
-    print(f"{args.output}: {args.kind}, {generator.total_samples} samples at {args.rate} Hz "
-          f"({generator.total_samples / args.rate:.3f} s)")
+    print(f"{args.output}: {args.kind}, {voice.total_samples} samples at {args.rate} Hz "
+          f"({voice.total_samples / args.rate:.3f} s)")
     return EXIT_OK
 
 

@@ -2,7 +2,7 @@
 
 Lives on the control thread. Every console or call change becomes a ``MixState``; ``compute_plan``
 turns it into a gain matrix the engine picks up at its next block (one reference swap, see
-app/dsp/mixer.py). Carrier edges index instant recall; a patch keeps a channel's audio flowing for
+app/audio/engine.py). Carrier edges index instant recall; a patch keeps a channel's audio flowing for
 the hang time after its carrier drops (a single-shot timer replans when the hang ends).
 
 The sound device itself is run by a supervisor thread (hardware/audio/supervisor.py) that reports

@@ -1,7 +1,7 @@
 """Console state -> mix plan: the gain matrix the audio callback applies each block (pure; no Qt).
 
 The control thread builds a ``MixState`` from the console, calls ``compute_plan`` and hands the
-resulting immutable ``MixPlan`` to the callback (``BlockMixer.set_plan``). One block is then
+resulting immutable ``MixPlan`` to the callback (``Engine.set_plan``). One block is then
 ``out = inp @ plan.G``: row i of G says where input i goes, column o what output o hears.
 
 Rules (each has an exact test in tests/unit/test_mixplan.py):
