@@ -20,8 +20,8 @@ Rules (each has an exact test in tests/unit/test_mixplan.py):
   member has carrier. ``ChannelState.receiving`` is carrier *including the patch hang time*: the
   caller holds it up for the hang (``HangTimer`` below does that), so a plan depends on state only.
 - Phone call: phone receive audio goes to the headset (select speaker when unplugged) at the phone
-  volume and pan; radio audio in those outputs ducks by ``duck_db``; the active mic goes to the phone
-  line while no radio channel is keyed.
+  volume and pan; radio audio in those outputs ducks by ``duck_db`` (also when the phone's audio does
+  not come through this device); the active mic goes to the phone line while no radio channel is keyed.
 - Phone patch (on a call): phone receive -> the patched radio's transmit; that radio's receive ->
   phone transmit while it has carrier.
 - Nothing ever reaches its own transmit output; master volumes scale the operator outputs only.
@@ -232,10 +232,13 @@ def compute_plan(state: MixState, ep: Endpoints) -> MixPlan:
                     add(ep.radio_rx.get(a), ep.radio_tx.get(b), 1.0)
 
     phone = state.phone
-    if phone.call_active and ep.phone_rx is not None:
+    if phone.call_active:
+        # Radio ducks where the call is heard even when the phone's audio does not pass through this
+        # device (a phone with its own headset port): the caller must be understood.
         g = db_to_gain(phone.volume_db)
         if headset:
-            to_headset(ep.phone_rx, g, phone.pan)
+            if ep.phone_rx is not None:
+                to_headset(ep.phone_rx, g, phone.pan)
             phone_outs = {o for o in (ep.headset_left, ep.headset_right) if o is not None}
         else:
             add(ep.phone_rx, ep.select_speaker, g)

@@ -52,13 +52,32 @@ SILENT = -100.0
 HEARD = -40.0
 
 
-@pytest.fixture
-def position(qtbot, tmp_path):
+# A jackbox whose contact closes when the headset is plugged in, and a phone system with one caller.
+EXTRAS = """
+[[inputs]]
+id = "jackbox"
+kind = "sim"
+action = "jackbox"
+[ali]
+url = "sim://phone"
+[phone]
+kind = "sim"
+calls_per_minute = 0.0
+"""
+
+
+def start(qtbot, tmp_path, text: str) -> Position:
     path = tmp_path / "position.toml"
-    path.write_text(PROFILE)
+    path.write_text(text)
     pos = Position(load_profile(path), profile_path=str(path), data_path=tmp_path / "pos.sqlite3")
     pos.start()
     qtbot.waitUntil(lambda: pos.audio.state == "up", timeout=5000)
+    return pos
+
+
+@pytest.fixture
+def position(qtbot, tmp_path):
+    pos = start(qtbot, tmp_path, PROFILE)
     yield pos
     pos.stop()
 
@@ -156,3 +175,40 @@ def test_local_emergency_alarm_never_reaches_a_transmitter(qtbot, position):
     assert rms(position, "out", FIRE_TX) < SILENT and rms(position, "out", PD_TX) < SILENT
     position.alarm_tone(False)
     qtbot.waitUntil(lambda: rms(position, "out", SEL) < SILENT, timeout=2000)
+
+
+def test_unplugged_headset_moves_selected_audio_to_the_select_speaker(qtbot, tmp_path):
+    pos = start(qtbot, tmp_path, PROFILE + EXTRAS)
+    try:
+        pos.select_channel("fire", True)
+        pos.driver("fire").inject_burst(6.0)
+        qtbot.waitUntil(lambda: rms(pos, "out", HL) > HEARD and rms(pos, "out", SEL) < SILENT, timeout=3000)
+        jackbox = pos.driver("jackbox")
+        jackbox.press()  # plugged in: nothing changes
+        jackbox.release()  # unplugged
+        qtbot.waitUntil(lambda: rms(pos, "out", SEL) > HEARD and rms(pos, "out", HL) < SILENT, timeout=2000)
+        # Mono at channel gain on the speaker: the input's level, not the -3 dB of a centre pan.
+        assert any(abs(rms(pos, "in", FIRE_RX) - rms(pos, "out", SEL)) < 0.05 for _ in range(5))
+        jackbox.press()
+        qtbot.waitUntil(lambda: rms(pos, "out", HL) > HEARD and rms(pos, "out", SEL) < SILENT, timeout=2000)
+    finally:
+        pos.stop()
+
+
+def test_radio_ducks_in_the_headset_while_a_call_is_up(qtbot, tmp_path):
+    pos = start(qtbot, tmp_path, PROFILE + EXTRAS)
+    try:
+        pos.select_channel("fire", True)
+        pos.driver("fire").inject_burst(8.0)
+        qtbot.waitUntil(lambda: rms(pos, "out", HL) > HEARD, timeout=3000)
+        assert any(abs(rms(pos, "in", FIRE_RX) - rms(pos, "out", HL) - 3.01) < 0.05 for _ in range(5))
+        pos.driver("phone").ring(0)
+        qtbot.waitUntil(lambda: bool(pos.calls.ringing), timeout=3000)
+        pos.answer_call()
+        qtbot.waitUntil(lambda: pos.calls.active is not None, timeout=3000)
+        # The default duck is 12 dB on top of the pan law's 3.01 dB.
+        qtbot.waitUntil(lambda: abs(rms(pos, "in", FIRE_RX) - rms(pos, "out", HL) - 15.01) < 0.05, timeout=2000)
+        pos.release_call()
+        qtbot.waitUntil(lambda: abs(rms(pos, "in", FIRE_RX) - rms(pos, "out", HL) - 3.01) < 0.05, timeout=2000)
+    finally:
+        pos.stop()

@@ -137,6 +137,13 @@ def test_phone_call_priority_ducks_radio_and_mic_goes_to_phone():
                (HMIC, R1TX): 1.0, (HMIC, HL): D, (HMIC, HR): D})
 
 
+def test_radio_ducks_on_a_call_even_when_the_phone_audio_bypasses_this_device():
+    ep = Endpoints(n_in=5, n_out=7, radio_rx={"R1": R1, "R2": R2}, radio_tx={"R1": R1TX, "R2": R2TX},
+                   headset_mics=(HMIC,), headset_left=HL, headset_right=HR, unselect_speaker=UNSEL)
+    plan = compute_plan(state(phone=PhoneState(call_active=True)), ep)
+    np.testing.assert_allclose(plan.G, expect({(R1, HL): C * D, (R1, HR): C * D, (R2, UNSEL): 1.0}), atol=1e-7)
+
+
 def test_phone_patch_connects_line_and_radio():
     st = state(r2={"receiving": True}, phone=PhoneState(call_active=True, patch_channel="R2"))
     check(st, {(R1, HL): C * D, (R1, HR): C * D, (R2, UNSEL): 1.0, (PH, HL): C, (PH, HR): C,
