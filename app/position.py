@@ -61,6 +61,7 @@ class Position(QObject):
     _test_tone = Signal(int, bool)
     _play_tone = Signal(str, object)
     _alarm_tone = Signal(bool)
+    _dial = Signal(str)
     _answer = Signal(object)
     _release = Signal(bool)
     _manual_ring = Signal(str)
@@ -158,7 +159,10 @@ class Position(QObject):
         self._confirm_location.emit()
 
     def record_transfer(self, name: str, number: str, method: str) -> None:
+        """Log a transfer on the call in hand; with method "dtmf" the number is also dialled on the phone line."""
         self._transfer.emit(name, number, method)
+        if method == "dtmf":
+            self._dial.emit(number)
 
     def record_callback(self, call_uid: str, outcome: str, note: str = "") -> None:
         self._callback.emit(call_uid, outcome, note)
@@ -240,6 +244,7 @@ class Position(QObject):
         self._test_tone.connect(audio_service.test_tone)
         self._play_tone.connect(audio_service.play_tone)
         self._alarm_tone.connect(audio_service.alarm_tone)
+        self._dial.connect(audio_service.dial)
         events.logged.connect(self.event_logged)
         self._select.connect(console.select_channel)
         self._ptt.connect(console.ptt)
@@ -333,11 +338,13 @@ class Position(QObject):
         )
 
     def _transfer_method(self, events: EventLog) -> str:
-        if self.profile.directory.dial == "dtmf":
-            # Dialling on the phone line needs the audio engine, which this version does not have yet.
+        if self.profile.directory.dial != "dtmf":
+            return "copy"
+        if self.audio_map.endpoints.phone_tx is None:
             events.log("directory.dial", source="directory",
-                       detail="dial = \"dtmf\" needs the audio engine (not in this version); numbers are copied instead")
-        return "copy"
+                       detail="dial = \"dtmf\" needs a phone_tx channel in [audio.channels]; numbers are copied instead")
+            return "copy"
+        return "dtmf"
 
     def _registry_matcher(self, events: EventLog) -> RegistryMatcher | None:
         """Import the site's registry CSV into the store (skipped when unchanged) and match against it."""

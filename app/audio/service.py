@@ -25,7 +25,11 @@ from app.audio.voices import ClipVoice, ToneVoice
 from app.dsp.mixplan import ChannelState, HangTimer, MixOptions, MixPlan, MixState, PhoneState, compute_plan
 from app.dsp.recall import upsample
 from app.dsp.mixplan import db_to_gain
-from app.dsp.tones import alert1, alert2, alert3, dekey, emergency_alarm, line_test_tone, marker, talk_permit
+from app.calls.directory import dial_string
+from app.dsp.tones import (
+    Segment, ToneError, alert1, alert2, alert3, dekey, dtmf, emergency_alarm, line_test_tone, marker, silence,
+    talk_permit,
+)
 from app.eventlog import EventLog
 from app.snapshots import AudioCounters, AudioSnapshot, CallsSnapshot, ConsoleSnapshot
 from hardware.events import CarrierChanged, InputChanged, LinkChanged, LinkState
@@ -39,6 +43,8 @@ COUNTERS_EVERY = 5  # housekeeping ticks between counter snapshots (about 2 a se
 # Tones sent on a channel (its transmit output, and the operator's headset as sidetone).
 CHANNEL_TONES = {"alert1": alert1, "alert2": alert2, "alert3": alert3, "marker": marker,
                  "talk_permit": talk_permit, "dekey": dekey}
+
+DIAL_PAUSE_S = 2.0  # a "," in a dial string: wait for the far end (an extension prompt)
 
 StreamInfo = Callable[[], tuple[str, tuple[float, float], int]]  # (device name, (in_s, out_s), restarts)
 
@@ -227,6 +233,25 @@ class AudioService(QObject):
         voice_id = self.engine.play(voice, {**self._sidetone_routes(), **outputs})
         self._events.log("audio.tone", channel=",".join(channel_ids), detail=kind)
         return voice_id
+
+    @Slot(str)
+    def dial(self, number: str) -> int | None:
+        """Dial ``number`` as DTMF on the phone line (a "," waits DIAL_PAUSE_S), heard as sidetone."""
+        phone_tx = self.amap.endpoints.phone_tx
+        try:
+            digits = dial_string(number)
+            if phone_tx is None:
+                raise ToneError("no phone_tx channel in [audio.channels]")
+            segments: list[Segment] = []
+            for part in digits.split(","):
+                segments += (dtmf(part) if part else []) + [silence(DIAL_PAUSE_S)]
+            segments.pop()  # no pause after the last part
+            voice = ToneVoice(segments, self._samplerate, max_block=self._frames)
+        except (ValueError, ToneError) as err:
+            self._events.log("phone.dial.refused", source="phone", detail=f"{number!r}: {err}")
+            return None
+        self._events.log("phone.dial", source="phone", detail=digits)
+        return self.engine.play(voice, {**self._sidetone_routes(), phone_tx: 1.0})
 
     @Slot(bool)
     def alarm_tone(self, on: bool) -> None:
