@@ -24,15 +24,9 @@ from hardware.audio.base import (
     AudioDeviceError,
     DeviceInfo,
     StreamSpec,
-    check_portaudio_can_reinitialise,
-    check_portaudio_usable,
-    jack_hostapi,
-    mark_portaudio_jack_lost,
-    portaudio_closing,
-    portaudio_jack_lost,
     quiet_stderr,
-    resolve_device,
 )
+from hardware.audio.portaudio_base import PortAudioBackendBase, PortAudioStreamBase
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +40,13 @@ def load_pyaudio() -> ModuleType:
     return pyaudio
 
 
-class PyAudioStream:
+class PyAudioStream(PortAudioStreamBase):
+    backend = NAME
+    start_errors = state_errors = inactive_errors = (OSError,)
+
     def __init__(self, pyaudio: ModuleType, audio: Any, spec: StreamSpec, device: DeviceInfo,
                  callback: AudioCallback) -> None:
-        self._spec = spec
-        self._device = device
-        self._callback = callback
-        self._on_jack = jack_hostapi(device.hostapi)
-        self._closed = False
-        self._started = False
-        self._aborted = False  # the callback raised, so PortAudio stopped calling it (not JACK going away)
+        super().__init__(spec, device, callback)
         # PyAudio opens one channel count for both directions: an asymmetric duplex stream is opened
         # with the larger count and the engine's arrays are copied to/from the used columns.
         width = max(spec.inputs, spec.outputs)
@@ -99,66 +90,26 @@ class PyAudioStream:
             raise
         return self._continue
 
-    # -- AudioStream ----------------------------------------------------------------------------------
-    def start(self) -> None:
-        try:
-            self._stream.start_stream()
-        except OSError as exc:
-            raise AudioDeviceError(f"{NAME}: cannot start {self._device.describe()}: {exc}") from exc
-        self._started = True
+    # -- PortAudioStreamBase ---------------------------------------------------------------------------
+    def _start_native(self) -> None:
+        self._stream.start_stream()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._on_jack and self._started and self._jack_gone():
-            # Pa_CloseStream would wait ten minutes for a JACK cycle that never comes: leave it.
-            log.warning("%s: not closing %s: its JACK server has gone", NAME, self._device.name)
-            return
-        try:
-            with portaudio_closing():
-                self._stream.close()
-        except Exception as exc:  # noqa: BLE001 - close never raises; a dying device may fail any way
-            log.warning("%s: closing %s failed: %s", NAME, self._device.name, exc)
+    def _close_native(self) -> None:
+        self._stream.close()
 
-    @property
-    def active(self) -> bool:
-        if self._closed:
-            return False
-        try:
-            active = bool(self._stream.is_active())
-        except OSError:
-            return False
-        if not active and self._on_jack and self._started:
-            self._jack_gone()
-        return active
+    def _native_active(self) -> bool:
+        return self._stream.is_active()
+
+    def _native_stopped(self) -> bool:
+        return self._stream.is_stopped()
 
     @property
     def latency(self) -> tuple[float, float]:
         return (float(self._stream.get_input_latency()) if self._spec.inputs else 0.0,
                 float(self._stream.get_output_latency()) if self._spec.outputs else 0.0)
 
-    @property
-    def device_name(self) -> str:
-        return self._device.name
 
-    def _jack_gone(self) -> bool:
-        """A started JACK stream that is inactive but was never stopped: PortAudio's JACK shutdown
-        handler did that, so the server has gone (see base.mark_portaudio_jack_lost)."""
-        if portaudio_jack_lost():
-            return True
-        if self._aborted:
-            return False
-        try:
-            gone = not self._stream.is_active() and not self._stream.is_stopped()
-        except OSError:
-            return False
-        if gone:
-            mark_portaudio_jack_lost(f"the JACK server went away under the stream on {self._device.name}")
-        return gone
-
-
-class PyAudioBackend:
+class PyAudioBackend(PortAudioBackendBase):
     name = NAME
 
     def __init__(self) -> None:
@@ -166,8 +117,8 @@ class PyAudioBackend:
         with quiet_stderr():
             self._audio = self._pyaudio.PyAudio()
 
-    def devices(self) -> list[DeviceInfo]:
-        check_portaudio_usable(NAME)
+    # -- PortAudioBackendBase --------------------------------------------------------------------------
+    def _list_devices(self) -> list[DeviceInfo]:
         audio = self._audio
         hostapis = [audio.get_host_api_info_by_index(i)["name"] for i in range(audio.get_host_api_count())]
         devices = []
@@ -179,39 +130,33 @@ class PyAudioBackend:
                                       default_samplerate=float(info["defaultSampleRate"])))
         return devices
 
-    def open(self, spec: StreamSpec, callback: AudioCallback) -> PyAudioStream:
-        devices = self.devices()
-        device = resolve_device(NAME, devices, spec, self._default_index(output=spec.outputs > 0))
-        width = max(spec.inputs, spec.outputs)
-        if spec.inputs and spec.outputs and (device.max_inputs < width or device.max_outputs < width):
-            raise AudioDeviceError(f"{NAME}: device {device.describe()} cannot give {spec.inputs} in / "
-                                   f"{spec.outputs} out: PyAudio opens {width} channels each way")
-        return PyAudioStream(self._pyaudio, self._audio, spec, device, callback)
-
-    def rescan(self) -> None:
-        """Terminate and re-initialise PortAudio so it lists the devices (and the JACK server) as
-        they are now. Every stream must be closed first. PortAudio counts initialisations
-        (sounddevice's too, in the same process), so it is terminated until it answers "not
-        initialised" and initialised the same number of times again."""
-        check_portaudio_can_reinitialise(NAME)
-        library = self._pyaudio.pa
-        held = 0
-        with quiet_stderr():
-            while _initialised(library):
-                library.terminate()
-                held += 1
-            try:
-                for _ in range(max(held, 1)):
-                    library.initialize()
-            except OSError as exc:
-                raise AudioDeviceError(f"{NAME}: re-initialising PortAudio failed: {exc}") from exc
-
     def _default_index(self, *, output: bool) -> int | None:
         try:
             info = self._audio.get_default_output_device_info() if output else self._audio.get_default_input_device_info()
         except OSError:
             return None
         return int(info["index"])
+
+    def _open_stream(self, spec: StreamSpec, device: DeviceInfo, callback: AudioCallback) -> PyAudioStream:
+        width = max(spec.inputs, spec.outputs)
+        if spec.inputs and spec.outputs and (device.max_inputs < width or device.max_outputs < width):
+            raise AudioDeviceError(f"{NAME}: device {device.describe()} cannot give {spec.inputs} in / "
+                                   f"{spec.outputs} out: PyAudio opens {width} channels each way")
+        return PyAudioStream(self._pyaudio, self._audio, spec, device, callback)
+
+    def _reinitialise(self) -> None:
+        """PortAudio counts initialisations (sounddevice's too, in the same process), so it is
+        terminated until it answers "not initialised" and initialised the same number of times again."""
+        library = self._pyaudio.pa
+        held = 0
+        while _initialised(library):
+            library.terminate()
+            held += 1
+        try:
+            for _ in range(max(held, 1)):
+                library.initialize()
+        except OSError as exc:
+            raise AudioDeviceError(f"{NAME}: re-initialising PortAudio failed: {exc}") from exc
 
 
 def _initialised(library) -> bool:

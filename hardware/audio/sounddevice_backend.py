@@ -6,27 +6,12 @@ turns the status flags into an int and passes the views on (no copy, no allocati
 
 from __future__ import annotations
 
-import logging
 from types import ModuleType
 
 import numpy as np
 
-from hardware.audio.base import (
-    AudioCallback,
-    AudioDeviceError,
-    DeviceInfo,
-    StreamSpec,
-    check_portaudio_can_reinitialise,
-    check_portaudio_usable,
-    jack_hostapi,
-    mark_portaudio_jack_lost,
-    portaudio_closing,
-    portaudio_jack_lost,
-    quiet_stderr,
-    resolve_device,
-)
-
-log = logging.getLogger(__name__)
+from hardware.audio.base import AudioCallback, AudioDeviceError, DeviceInfo, StreamSpec
+from hardware.audio.portaudio_base import PortAudioBackendBase, PortAudioStreamBase
 
 NAME = "sounddevice"
 PA_NOT_INITIALIZED = -10000  # paNotInitialized: Pa_Terminate's answer once every reference is gone
@@ -39,16 +24,13 @@ def load_sounddevice() -> ModuleType:
     return sounddevice
 
 
-class SoundDeviceStream:
+class SoundDeviceStream(PortAudioStreamBase):
+    backend = NAME
+    state_errors = (Exception,)
+
     def __init__(self, sd: ModuleType, spec: StreamSpec, device: DeviceInfo, callback: AudioCallback) -> None:
-        self._sd = sd
-        self._spec = spec
-        self._device = device
-        self._callback = callback
-        self._on_jack = jack_hostapi(device.hostapi)
-        self._closed = False
-        self._started = False
-        self._aborted = False  # the callback raised, so PortAudio stopped calling it (not JACK going away)
+        super().__init__(spec, device, callback)
+        self.start_errors = (sd.PortAudioError,)
         # The side a one-way stream lacks is still handed over, as an empty (blocksize, 0) array.
         self._no_input = np.zeros((spec.blocksize, 0), dtype=np.float32)
         self._no_output = np.zeros((spec.blocksize, 0), dtype=np.float32)
@@ -89,36 +71,18 @@ class SoundDeviceStream:
             self._aborted = True
             raise
 
-    # -- AudioStream ----------------------------------------------------------------------------------
-    def start(self) -> None:
-        try:
-            self._stream.start()
-        except self._sd.PortAudioError as exc:
-            raise AudioDeviceError(f"{NAME}: cannot start {self._device.describe()}: {exc}") from exc
-        self._started = True
+    # -- PortAudioStreamBase ---------------------------------------------------------------------------
+    def _start_native(self) -> None:
+        self._stream.start()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._on_jack and self._started and self._jack_gone():
-            # Pa_CloseStream would wait ten minutes for a JACK cycle that never comes: leave it.
-            log.warning("%s: not closing %s: its JACK server has gone", NAME, self._device.name)
-            return
-        try:
-            with portaudio_closing():
-                self._stream.close(ignore_errors=True)
-        except Exception as exc:  # noqa: BLE001 - close never raises; a dying device may fail any way
-            log.warning("%s: closing %s failed: %s", NAME, self._device.name, exc)
+    def _close_native(self) -> None:
+        self._stream.close(ignore_errors=True)
 
-    @property
-    def active(self) -> bool:
-        if self._closed:
-            return False
-        active = bool(self._stream.active)
-        if not active and self._on_jack and self._started:
-            self._jack_gone()
-        return active
+    def _native_active(self) -> bool:
+        return self._stream.active
+
+    def _native_stopped(self) -> bool:
+        return self._stream.stopped
 
     @property
     def latency(self) -> tuple[float, float]:
@@ -127,34 +91,15 @@ class SoundDeviceStream:
             return float(latency[0]), float(latency[1])
         return (float(latency), 0.0) if self._spec.inputs else (0.0, float(latency))
 
-    @property
-    def device_name(self) -> str:
-        return self._device.name
 
-    def _jack_gone(self) -> bool:
-        """A started JACK stream that is inactive but was never stopped: PortAudio's JACK shutdown
-        handler did that, so the server has gone (see base.mark_portaudio_jack_lost)."""
-        if portaudio_jack_lost():
-            return True
-        if self._aborted:
-            return False
-        try:
-            gone = not self._stream.active and not self._stream.stopped
-        except Exception:  # noqa: BLE001
-            return False
-        if gone:
-            mark_portaudio_jack_lost(f"the JACK server went away under the stream on {self._device.name}")
-        return gone
-
-
-class SoundDeviceBackend:
+class SoundDeviceBackend(PortAudioBackendBase):
     name = NAME
 
     def __init__(self) -> None:
         self._sd = load_sounddevice()
 
-    def devices(self) -> list[DeviceInfo]:
-        check_portaudio_usable(NAME)
+    # -- PortAudioBackendBase --------------------------------------------------------------------------
+    def _list_devices(self) -> list[DeviceInfo]:
         sd = self._sd
         hostapis = [api["name"] for api in sd.query_hostapis()]
         return [
@@ -164,28 +109,24 @@ class SoundDeviceBackend:
             for d in sd.query_devices()
         ]
 
-    def open(self, spec: StreamSpec, callback: AudioCallback) -> SoundDeviceStream:
-        devices = self.devices()
-        sd = self._sd
-        default = sd._lib.Pa_GetDefaultOutputDevice() if spec.outputs else sd._lib.Pa_GetDefaultInputDevice()
-        device = resolve_device(NAME, devices, spec, default)
-        return SoundDeviceStream(sd, spec, device, callback)
+    def _default_index(self, *, output: bool) -> int | None:
+        lib = self._sd._lib
+        return lib.Pa_GetDefaultOutputDevice() if output else lib.Pa_GetDefaultInputDevice()
 
-    def rescan(self) -> None:
-        """Terminate and re-initialise PortAudio so it lists the devices (and the JACK server) as
-        they are now. Every stream must be closed first. PortAudio counts initialisations (PyAudio's
-        too, in the same process), so it is terminated until it says it is no longer initialised and
-        initialised the same number of times again."""
-        check_portaudio_can_reinitialise(NAME)
+    def _open_stream(self, spec: StreamSpec, device: DeviceInfo, callback: AudioCallback) -> SoundDeviceStream:
+        return SoundDeviceStream(self._sd, spec, device, callback)
+
+    def _reinitialise(self) -> None:
+        """PortAudio counts initialisations (PyAudio's too, in the same process), so it is terminated
+        until it says it is no longer initialised and initialised the same number of times again."""
         sd = self._sd
         held = 0
-        with quiet_stderr():
-            while sd._lib.Pa_Terminate() != PA_NOT_INITIALIZED:
-                held += 1
-            try:
-                for _ in range(max(held, 1)):
-                    sd._check(sd._lib.Pa_Initialize(), "Error initializing PortAudio")
-            except sd.PortAudioError as exc:
-                raise AudioDeviceError(f"{NAME}: re-initialising PortAudio failed: {exc}") from exc
+        while sd._lib.Pa_Terminate() != PA_NOT_INITIALIZED:
+            held += 1
+        try:
+            for _ in range(max(held, 1)):
+                sd._check(sd._lib.Pa_Initialize(), "Error initializing PortAudio")
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"{NAME}: re-initialising PortAudio failed: {exc}") from exc
         if held == 0:  # nobody held PortAudio (sounddevice had terminated it): its exit handler must
             sd._initialized = 1  # terminate the one we started

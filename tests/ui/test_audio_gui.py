@@ -2,15 +2,15 @@
 the lost-device alarm, RECALL and MUTE on the channel tiles, and the real demo position making sound.
 
 ``LevelsPosition`` below is only the GUI-side data source (meter arrays the test writes, snapshots the
-test emits) plus a record of the commands the widgets send; the engine itself is exercised by the
-demo tests at the end, which run the real Position.
+test emits) plus a record of the commands the widgets send (the ``Recorder`` of tests/ui/fakes.py);
+the engine itself is exercised by the demo tests at the end, which run the real Position.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -18,12 +18,11 @@ from app.audio.endpoints import audio_map
 from app.snapshots import (
     AudioCounters,
     AudioSnapshot,
-    CallsSnapshot,
     ChannelView,
     ConsoleSnapshot,
     PositionInfo,
-    StatusSnapshot,
 )
+from tests.ui.fakes import Recorder
 from ui.dispatcher.view import DispatcherView
 from ui.main_window import MainWindow
 from ui.technician.audio_panel import AudioPanel, counter_flags
@@ -44,30 +43,23 @@ CHANNELS = {"headset_left": 1, "headset_right": 2, "phone_tx": 3, "headset_mic":
 RADIOS = [("fire", "FIRE DISP", "sim", "fire_rx", "fire_tx"), ("ems", "EMS 1", "sim", "ems_rx", "ems_tx")]
 
 
-class LevelsPosition(QObject):
-    """The Position API the audio widgets read: signals, snapshots, the channel map and meter arrays."""
+class LevelsPosition(Recorder):
+    """The Position API the audio widgets read: the Recorder's signals, snapshots and recorded commands,
+    plus the audio snapshot, the channel map, meter arrays and the audio commands."""
 
-    console_changed = Signal(object)
-    calls_changed = Signal(object)
-    status_changed = Signal(object)
     audio_changed = Signal(object)
-    event_logged = Signal(object)
 
     def __init__(self) -> None:
-        super().__init__()
-        self.info = PositionInfo(name="POS 1", role="dispatcher")
+        super().__init__(PositionInfo(name="POS 1", role="dispatcher"))
         self.console = ConsoleSnapshot(channels=(ChannelView("fire", "FIRE DISP", "sim", link="up"),
                                                  ChannelView("ems", "EMS 1", "sim", link="up"),
                                                  ChannelView("nort", "NO RX AUDIO", "sim", link="up")))
-        self.calls = CallsSnapshot()
-        self.status = StatusSnapshot()
         self.audio_map = audio_map(CHANNELS, RADIOS)
         self.audio = AudioSnapshot(input_labels=self.audio_map.input_labels,
                                    output_labels=self.audio_map.output_labels)
         floor = np.full((2, self.audio_map.n_in), -120.0, dtype=np.float32)
         self.input_levels = floor
         self.output_levels = np.full((2, self.audio_map.n_out), -120.0, dtype=np.float32)
-        self.commands: list[tuple] = []
 
     def audio_levels(self) -> tuple[np.ndarray, np.ndarray]:
         return self.input_levels, self.output_levels
@@ -88,34 +80,6 @@ class LevelsPosition(QObject):
 
     def set_mute(self, channel_id: str, muted: bool) -> None:
         self.commands.append(("set_mute", channel_id, muted))
-
-    def select_channel(self, channel_id: str, exclusive: bool = True) -> None:
-        self.commands.append(("select_channel", channel_id, exclusive))
-
-    def ptt(self, source: str, pressed: bool) -> None:
-        self.commands.append(("ptt", source, pressed))
-
-    # The Call-taker view is part of the main window; its commands are recorded too.
-    def answer_call(self, call_id: int | None = None) -> None:
-        self.commands.append(("answer_call", call_id))
-
-    def release_call(self, hang_up: bool = False) -> None:
-        self.commands.append(("release_call", hang_up))
-
-    def manual_ring(self, line: str = "MANUAL") -> None:
-        self.commands.append(("manual_ring", line))
-
-    def request_rebid(self) -> None:
-        self.commands.append(("request_rebid",))
-
-    def confirm_location(self) -> None:
-        self.commands.append(("confirm_location",))
-
-    def record_transfer(self, name: str, number: str, method: str) -> None:
-        self.commands.append(("record_transfer", name, number, method))
-
-    def record_callback(self, call_uid: str, outcome: str, note: str = "") -> None:
-        self.commands.append(("record_callback", call_uid, outcome, note))
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Role views and main window: render hand-made snapshots, check what is shown and what is sent.
 
-The ``Recorder`` below has the same signals and methods as app.position.Position and records every
-command; it lives only in this test module.
+``Recorder`` (tests/ui/fakes.py) has the same signals and methods as app.position.Position and records
+every command.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import time  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal  # noqa: E402
+from PySide6.QtCore import QEvent, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
@@ -28,6 +28,7 @@ from app.snapshots import (  # noqa: E402
     SpillView,
     StatusSnapshot,
 )
+from tests.ui.fakes import Recorder  # noqa: E402
 from ui.calltaker.view import CallTakerView  # noqa: E402
 from ui.dispatcher.keyboard_ptt import KEYBOARD_PTT_KEY  # noqa: E402
 from ui.dispatcher.view import DispatcherView  # noqa: E402
@@ -41,51 +42,6 @@ from ui.widgets.plain import plain_tooltip, visible_controls  # noqa: E402
 NOW = time.time()
 HOSTILE_NAME = "<b>X</b><img src=x>"
 HOSTILE_ALI = "<STX>211 WPH2 <b>bold</b>\n\x1b[31mRED ST\x1b[0m <img src=x>\n<ETX>"
-
-
-class Recorder(QObject):
-    """Position's duck type for the GUI: the four signals, the latest snapshots, and recorded commands."""
-
-    console_changed = Signal(object)
-    calls_changed = Signal(object)
-    status_changed = Signal(object)
-    event_logged = Signal(object)
-
-    def __init__(self, info: PositionInfo | None = None) -> None:
-        super().__init__()
-        self.info = info or PositionInfo(name="POS 1", role="dispatcher", site="Test PSAP", demo=True,
-                                         profile_path="/etc/pos1.toml", data_path="/var/lib/pos1")
-        self.console = ConsoleSnapshot()
-        self.calls = CallsSnapshot()
-        self.status = StatusSnapshot()
-        self.commands: list[tuple] = []
-
-    def select_channel(self, channel_id: str, exclusive: bool = True) -> None:
-        self.commands.append(("select_channel", channel_id, exclusive))
-
-    def ptt(self, source: str, pressed: bool) -> None:
-        self.commands.append(("ptt", source, pressed))
-
-    def answer_call(self, call_id: int | None = None) -> None:
-        self.commands.append(("answer_call", call_id))
-
-    def release_call(self, hang_up: bool = False) -> None:
-        self.commands.append(("release_call", hang_up))
-
-    def manual_ring(self, line: str = "MANUAL") -> None:
-        self.commands.append(("manual_ring", line))
-
-    def request_rebid(self) -> None:
-        self.commands.append(("request_rebid",))
-
-    def confirm_location(self) -> None:
-        self.commands.append(("confirm_location",))
-
-    def record_transfer(self, name: str, number: str, method: str) -> None:
-        self.commands.append(("record_transfer", name, number, method))
-
-    def record_callback(self, call_uid: str, outcome: str, note: str = "") -> None:
-        self.commands.append(("record_callback", call_uid, outcome, note))
 
 
 def channels() -> tuple[ChannelView, ...]:
