@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.bench_audio import add_audio_bench_parser  # argparse only; the engine loads on use
 
     add_audio_bench_parser(bench_sub)
+    from ui.bench_audio_soak import add_audio_soak_parser  # argparse only; Qt and the soak load on use
+
+    add_audio_soak_parser(bench_sub)
 
     from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
 
@@ -196,6 +199,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ui.bench_audio import audio_bench
 
         return audio_bench(args)
+    if args.bench_command == "audio-soak":
+        from ui.bench_audio_soak import audio_soak_command
+
+        return audio_soak_command(args)
     return EXIT_USAGE
 
 
