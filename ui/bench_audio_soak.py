@@ -28,10 +28,11 @@ def add_audio_soak_parser(bench_sub: argparse._SubParsersAction) -> None:
                       help="block sizes in frames, one run each (default 256 128; with --jack-server its period)")
     soak.add_argument("--jack-server", metavar="NAME", default="",
                       help="use this running JACK server instead of starting a private one")
-    soak.add_argument("--speed", type=float, default=10.0, help="simulated traffic multiplier (default 10)")
+    soak.add_argument("--speed", type=float, default=10.0, help="radio and call traffic multiplier, which also paces the simulated operator "
+                      "(default 10; 1 = the demo as it is, an operator keying every 14 s)")
     soak.add_argument("--no-feed", action="store_true", help="no jack_metro beeping into the inputs")
     soak.add_argument("--realtime", action="store_true",
-                      help="run the private jackd with realtime scheduling (needs the right to SCHED_FIFO)")
+                      help="run the private jackd with realtime scheduling (default --no-realtime; needs SCHED_FIFO rights)")
     soak.add_argument("--switch-interval", type=float, metavar="S",
                       help="Python's thread switch interval for the run, in seconds (diagnosis; default 0.005)")
     soak.add_argument("--json", action="store_true")
@@ -125,7 +126,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
                           for name, v in r["views"].items())
         threads = ", ".join(f"{name} {pct}" for name, pct in r["thread_cpu_percent"].items())
         print(f"{r['blocksize']} frames: {r['late_callbacks']} late callbacks, {r['meter_repaints']} meter repaints, "
-              f"CPU {r['cpu_percent']} % ({threads}), load {r['load_average'][0]}->{r['load_average'][1]}, "
+              f"CPU {r['cpu_percent']} % ({threads}), steal {_fmt(r['cpu_steal_percent'])} %, load {r['load_average'][0]}->{r['load_average'][1]}, "
               f"start-up underflows {r['startup_output_underflows']}{blame}; {views}")
         if r["stopped_early"]:
             print(f"{r['blocksize']} frames: stopped early: {r['stopped_early']}")

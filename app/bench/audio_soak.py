@@ -67,7 +67,7 @@ CONSOLE_CLIENT = "PortAudio"  # the console's JACK client name (PortAudio's)
 BLOCKSIZES = (256, 128)
 SETTLE_S = 3.0  # after the sound device is up: client activation and first plans; counted apart
 UP_TIMEOUT_S = 15.0
-OPERATOR_MS = 700
+OPERATOR_MS_AT_SPEED_1 = 7000  # the operator acts (select+key, release) this often at speed 1, faster with speed
 # (view, fraction of the run at which it is shown): an operator who looks at the technician's meters once.
 VIEW_PLAN = (("dispatcher", 0.0), ("technician_audio", 0.4), ("dispatcher", 0.7))
 FEED_CLIENT = "dcsoak-feed"
@@ -109,7 +109,7 @@ Progress = Callable[[int, float, float, int, int], None]  # blocksize, elapsed s
 @dataclass
 class SoakOptions:
     minutes: float = 10.0
-    speed: float = 10.0  # simulated traffic multiplier (app.bench.soak.sped_up)
+    speed: float = 10.0  # simulated traffic multiplier (app.bench.soak.sped_up); paces the operator too
     feed: bool = True  # beep into every input (jack_metro) so the meters move
     realtime: bool = False  # run the private jackd with realtime scheduling
     server: str = ""  # a running JACK server to use instead of starting one
@@ -149,6 +149,9 @@ class SoakResult:
     events_routed: int = 0
     operator_actions: int = 0
     cpu_percent: float = 0.0  # this process, of one CPU
+    # Of all CPUs' time, what the hypervisor took (/proc/stat "steal"): on a virtual machine a busy
+    # host delays every thread, the sound server's included. None off Linux.
+    cpu_steal_percent: float | None = None
     thread_cpu_percent: dict[str, float] = field(default_factory=dict)  # gui, control, audio-callback, other
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load at the start and at the end
     audio_restarts: int = 0
@@ -223,6 +226,23 @@ def thread_cpu_seconds() -> dict[int, float]:
             continue  # the thread ended
         found[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return found
+
+
+def machine_ticks() -> list[int]:
+    """The whole machine's CPU ticks from /proc/stat's first line; [] off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def steal_percent(before: list[int], after: list[int]) -> float | None:
+    """Percent of all CPU time the hypervisor took between two ``machine_ticks`` readings."""
+    if len(before) < 8 or len(after) < 8:
+        return None
+    spent = [b - a for a, b in zip(before, after)]
+    return round(100.0 * spent[7] / max(sum(spent[:8]), 1), 2)
 
 
 def thread_shares(before: dict[int, float], after: dict[int, float], seconds: float,
@@ -322,6 +342,11 @@ def soak_profile(blocksize: int, speed: float) -> Profile:
     return demo.model_copy(update={"audio": audio})
 
 
+def operator_interval_ms(speed: float) -> int:
+    """The operator keeps pace with the traffic: every 7 s at the demo's own rate, 0.7 s at speed 10."""
+    return int(min(OPERATOR_MS_AT_SPEED_1, max(200, OPERATOR_MS_AT_SPEED_1 / max(speed, 1e-3))))
+
+
 class _Operator:
     """A busy operator: answers what rings and hangs up after a while, walks the channel selection,
     keys the footswitch, sends an alert now and then and replays the last transmission."""
@@ -390,13 +415,14 @@ class _Mark:
     cpu: float
     threads: dict[int, float]
     load: float
+    machine: list[int]  # /proc/stat's cpu line (ticks: user nice system idle iowait irq softirq steal...)
 
     @classmethod
     def take(cls, position: Position, clock: CallbackClock, window: SoakWindow) -> _Mark:
         assert position.engine is not None
         times = os.times()
         return cls(time.perf_counter_ns(), position.engine.counters.copy(), clock.count, window.repaint_counts(),
-                   times.user + times.system, thread_cpu_seconds(), os.getloadavg()[0])
+                   times.user + times.system, thread_cpu_seconds(), os.getloadavg()[0], machine_ticks())
 
 
 class _Run:
@@ -443,7 +469,7 @@ class _Run:
             if not inputs:
                 raise SetupError(f"no console input ports appeared on JACK server {self.name}")
             self.feed.connect(inputs)
-        self._every(OPERATOR_MS, self.operator)
+        self._every(operator_interval_ms(self.options.speed), self.operator)
         _run_loop(SETTLE_S)
 
     def measure(self) -> SoakResult:
@@ -530,6 +556,7 @@ class _Run:
             meter_polls=end.repaints.get("meter_polls", 0) - start.repaints.get("meter_polls", 0),
             events_routed=position.hub.events_routed if position.hub else 0, operator_actions=self.operator.ticks,
             cpu_percent=round(100.0 * (end.cpu - start.cpu) / max(ran, 1e-9), 1),
+            cpu_steal_percent=steal_percent(start.machine, end.machine),
             thread_cpu_percent=thread_shares(start.threads, end.threads, ran, names),
             load_average=(round(start.load, 2), round(end.load, 2)), audio_restarts=self.supervisor.restarts,
             stopped_early=stopped_early,

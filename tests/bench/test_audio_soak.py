@@ -53,6 +53,7 @@ def test_a_short_soak_on_a_private_server_counts_every_block(tmp_path):
     assert r["events_routed"] > 0 and r["operator_actions"] > 0  # traffic and the operator were busy
     assert set(r["views"]) == {"dispatcher", "technician_audio"}
     assert sum(v["output_underflows"] for v in r["views"].values()) == min(r["output_underflows"], 100)
+    assert r["cpu_steal_percent"] is None or 0 <= r["cpu_steal_percent"] <= 100
     assert r["thread_cpu_percent"].get("gui", 0) > 0 and r["thread_cpu_percent"].get("audio-callback", 0) > 0
     # The private server is gone (the soak let PortAudio go of it first, so the process exited cleanly).
     assert r["server"] and subprocess.run(["pgrep", "-f", f"jackd .*-n {r['server']} "], check=False,
