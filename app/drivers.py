@@ -189,6 +189,34 @@ def build_audio(audio_cfg: Any, n_in: int, n_out: int, callback: Callable[..., N
     return built
 
 
+def build_audio_process(audio_cfg: Any, n_in: int, n_out: int, engine_settings: dict[str, Any],
+                        sink: EventSink, clock_capacity: int = 0) -> tuple[Built, Any]:
+    """The sound device in its own process (app/audio/process.py); also the shared-memory block the
+    engine must use (None when there is no device to run)."""
+    built = Built(AUDIO_ID, "Sound device", "audio", audio_cfg.backend)
+    if n_in == 0 and n_out == 0:
+        built.problem = "no [audio.channels] defined: nothing to play or record"
+        return built, None
+    from app.audio.buffers import SharedBuffers
+    from app.audio.engine import Engine
+    from app.audio.host import HostConfig
+    from app.audio.process import AudioProcess
+    from hardware.audio.base import StreamSpec
+
+    spec = StreamSpec(device=audio_cfg.device, samplerate=audio_cfg.samplerate, blocksize=audio_cfg.blocksize,
+                      latency=audio_cfg.latency, inputs=n_in, outputs=n_out)
+    layout = Engine.layout_for(n_in, n_out, audio_cfg.samplerate, clock_capacity=clock_capacity, **engine_settings)
+    try:
+        shared = SharedBuffers.create(layout)
+    except OSError as err:  # no /dev/shm, or too small for instant recall
+        built.problem = f"cannot make shared memory for the audio process ({layout.offsets()[1]} bytes): {err}"
+        return built, None
+    config = HostConfig(audio_cfg.backend, spec, layout, shared.name, AUDIO_ID, dict(engine_settings))
+    built.driver = AudioProcess(config, shared, sink)
+    built.stoppers.append(shared.close)
+    return built, shared
+
+
 class _AudioDriver:
     """The supervisor with the start/stop shape every driver has."""
 

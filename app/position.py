@@ -27,7 +27,10 @@ from app.control import ControlHub, DeviceBridge
 from app.audio.endpoints import AudioMap, audio_map
 from app.audio.engine import Engine
 from app.audio.service import AudioService, mix_options
-from app.drivers import Built, build_audio, build_input, build_phone_and_ali, build_radio, build_ring_line
+from app.drivers import (
+    Built, build_audio, build_audio_process, build_input, build_phone_and_ali, build_radio, build_ring_line,
+)
+from app.dsp.recall import rate_factor
 from app.ali.layouts import LayoutError, load_layout
 from app.calls.directory import DirectoryEntry, load_directory
 from app.calls.registry import RegistryIndex, address_key_for_record, import_registry_csv
@@ -85,6 +88,7 @@ class Position(QObject):
         self.status = StatusSnapshot()
         self.audio = AudioSnapshot()
         self.engine: Engine | None = None  # its meter arrays are read by the GUI (see audio_levels)
+        self.audio_clock_blocks = 0  # benchmarks: blocks the audio process times (app/audio/host.py)
         # Which device channel is which (pure; views built before start label their meters with it).
         self.audio_map: AudioMap = audio_map(
             profile.audio.channels, [(r.id, r.name, r.kind, r.rx_input, r.tx_output) for r in profile.radios])
@@ -192,14 +196,10 @@ class Position(QObject):
         phone, ali = build_phone_and_ali(profile, bridge.sink)
         ring = build_ring_line(profile.calls, bridge.sink)
         amap = self.audio_map
-        engine, recall_problem = self._build_engine(amap)
-        self.engine = engine
         sim_rx = {amap.radio_rx[b.id]: b.driver for b in radios
                   if b.driver_kind == "sim" and b.driver is not None and b.id in amap.radio_rx}
-        from hardware.sim.audio import SimReceiveInputs
-
-        audio = build_audio(profile.audio, amap.n_in, amap.n_out, engine.process, bridge.sink,
-                            sim_inputs=SimReceiveInputs(sim_rx, max_block=profile.audio.blocksize))
+        engine, recall_problem, audio = self._build_audio_device(amap, bridge.sink, sim_rx)
+        self.engine = engine
         self.built = radios + inputs + [b for b in (phone, ring, ali, audio) if b is not None]
 
         events = EventLog(self.store)
@@ -267,23 +267,44 @@ class Position(QObject):
             if b.driver is not None:
                 b.driver.start()
 
-    def _build_engine(self, amap: AudioMap) -> tuple[Engine, str]:
-        """The mixer for this device's channels, with instant recall when the rate and settings allow."""
+    def _build_audio_device(self, amap: AudioMap, sink: Any, sim_rx: dict[int, Any]) -> tuple[Engine, str, Built]:
+        """The engine and the sound device that runs its callback: in an audio process of its own
+        (``[audio] process = "separate"``, real devices) or on a thread of this one (the null device,
+        whose simulated inputs live here, or ``process = "inline"``)."""
         cfg = self.profile.audio
+        settings, problem = self._engine_settings(amap)
+        n_in, n_out = amap.n_in, amap.n_out
+        if cfg.backend != "null" and cfg.process == "separate":
+            audio, shared = build_audio_process(cfg, n_in, n_out, settings, sink,
+                                                clock_capacity=self.audio_clock_blocks)
+            publish = audio.driver.publish if audio.driver is not None else None
+            engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, publish=publish,
+                            buffers=shared.buffers if shared is not None else None, **settings)
+            return engine, problem, audio
+        from hardware.sim.audio import SimReceiveInputs
+
+        engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, **settings)
+        audio = build_audio(cfg, n_in, n_out, engine.process, sink,
+                            sim_inputs=SimReceiveInputs(sim_rx, max_block=cfg.blocksize))
+        return engine, problem, audio
+
+    def _engine_settings(self, amap: AudioMap) -> tuple[dict[str, Any], str]:
+        """Engine settings for this device's channels, with instant recall when the rate and settings
+        allow; the reason when recall is off."""
+        cfg = self.profile.audio
+        settings: dict[str, Any] = {"trc_outputs": tuple(amap.trc_outputs.values())}
         recall_s = cfg.recall_minutes * 60.0
         problem = "" if recall_s > 0 else "instant recall is off (recall_minutes = 0)"
         if not amap.recall_inputs and not problem:
             problem = "no radio has an rx_input"
         if not problem:
             try:
-                engine = Engine(amap.n_in, amap.n_out, cfg.blocksize, cfg.samplerate,
-                                recall_inputs=amap.recall_inputs, recall_seconds=recall_s,
-                                trc_outputs=tuple(amap.trc_outputs.values()))
-                return engine, ""
+                rate_factor(cfg.samplerate)
             except ValueError as err:  # e.g. 44.1 kHz: the recorder needs a multiple of 8 kHz
                 problem = f"instant recall is off: {err}"
-        return Engine(amap.n_in, amap.n_out, cfg.blocksize, cfg.samplerate,
-                      trc_outputs=tuple(amap.trc_outputs.values())), problem
+        if not problem:
+            settings.update(recall_inputs=tuple(amap.recall_inputs), recall_seconds=recall_s)
+        return settings, problem
 
     def _build_audio_service(self, amap: AudioMap, engine: Engine, events: EventLog, recall_problem: str,
                              audio: Built) -> AudioService:

@@ -34,15 +34,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
+from app.audio.buffers import BufferLayout, EngineBuffers
 from app.audio.voices import TrcVoice
 from app.dsp.meters import Meter
 from app.dsp.mixplan import MixPlan
-from app.dsp.recall import RecallRecorder
+from app.dsp.recall import OUT_RATE, RecallRecorder, rate_factor
 from app.dsp.tones import TEST_LEVEL_DBFS
 from app.dsp.trc import block_notch
 
@@ -75,6 +77,7 @@ class _Mix:
     voices: tuple[tuple[int, int, Voice], ...]  # (slot, voice id, voice)
     routes: np.ndarray  # (max_voices, n_out) float32: row = slot
     keyers: tuple[TrcVoice | None, ...]  # keying voice of each TRC line, None while unkeyed
+    keyer_ids: tuple[int, ...]  # their voice ids (0 while unkeyed)
 
 
 @dataclass
@@ -98,7 +101,11 @@ def _silent_plan(n_in: int, n_out: int, transmit: frozenset[int]) -> MixPlan:
 class Engine:
     def __init__(self, n_in: int, n_out: int, frames: int, samplerate: int, *,
                  recall_inputs: Sequence[int] = (), recall_seconds: float = 600.0,
-                 trc_outputs: Sequence[int] = (), max_voices: int = 16) -> None:
+                 trc_outputs: Sequence[int] = (), max_voices: int = 16,
+                 buffers: EngineBuffers | None = None, publish: Callable[[_Mix], None] | None = None) -> None:
+        """``buffers``: the arrays the callback writes (``layout_for`` sizes them), e.g. in shared memory
+        when the callback runs in the audio process; new local ones by default. ``publish``: called with
+        every new mix on the control side (the console sends it to the audio process)."""
         if n_in < 0 or n_out < 0:
             raise ValueError(f"engine: channel counts must not be negative (inputs {n_in}, outputs {n_out})")
         if frames < 1 or samplerate < 1:
@@ -114,16 +121,26 @@ class Engine:
         self.n_in, self.n_out, self.frames, self.samplerate = n_in, n_out, frames, samplerate
         self.max_voices = max_voices
         self.trc_outputs = tuple(trc_outputs)
+        if recall_inputs:
+            rate_factor(samplerate)  # a clear ValueError for a rate recall cannot record at (the caller says why)
+        layout = self.layout_for(n_in, n_out, samplerate, recall_inputs=recall_inputs, recall_seconds=recall_seconds,
+                                 trc_outputs=trc_outputs, max_voices=max_voices)
+        if buffers is None:
+            buffers = EngineBuffers.local(layout)
+        elif buffers.layout.as_tuple()[:6] != layout.as_tuple()[:6]:
+            raise ValueError(f"engine: buffers are laid out for {buffers.layout}, the engine needs {layout}")
+        self.buffers = buffers
         self.recall: RecallRecorder | None = None
-        if recall_inputs:  # raises ValueError for a rate recall cannot record at (the caller says why)
-            self.recall = RecallRecorder(len(recall_inputs), frames, recall_seconds,
-                                         columns=tuple(recall_inputs), rate=samplerate)
+        if recall_inputs:
+            self.recall = RecallRecorder(len(recall_inputs), frames, recall_seconds, columns=tuple(recall_inputs),
+                                         rate=samplerate, ring=buffers.recall_ring, counts=buffers.recall_counts)
 
         # ---- read by anyone (the GUI polls these; a torn read only mixes two blocks' readings)
-        self._meter = Meter(frames, n_in + n_out, split=n_in)
+        self._meter = Meter(frames, n_in + n_out, split=n_in, levels=buffers.levels)
         self.input_levels = self._meter.levels[:, :n_in]  # (2, n_in) dBFS: row 0 peak, row 1 RMS
         self.output_levels = self._meter.levels[:, n_in:]  # (2, n_out), before the clip: an over reads > 0
-        self.counters = np.zeros(len(COUNTER_NAMES), dtype=np.int64)
+        self.counters = buffers.counters
+        self._publish = publish
 
         # ---- callback buffers, made once
         self._out = np.zeros((frames, n_out), dtype=np.float32)  # the mix before the clip
@@ -134,7 +151,9 @@ class Engine:
         self._voice_mix = np.zeros((frames, n_out), dtype=np.float32)
         self._notch = block_notch(samplerate, frames, len(self.trc_outputs)) if self.trc_outputs else None
         self._trc_columns = [self._out[:, o] for o in self.trc_outputs]
-        self._done_ids = np.zeros(max_voices, dtype=np.int64)  # slot -> id of the voice that ended there
+        self._done_ids = buffers.done_ids  # slot -> id of the voice that ended there
+        self._trc_ids, self._trc_left = buffers.trc_ids, buffers.trc_left
+        self._live: dict[int, Voice] = {}  # audio process: voice id -> the voice object playing here
 
         # ---- control side
         self._ids = itertools.count(1)
@@ -142,7 +161,7 @@ class Engine:
         self._keyed: dict[int, int] = {}  # TRC output -> its keying voice's id
         self._plan = _silent_plan(n_in, n_out, frozenset(self.trc_outputs))
         self._plan_parts = self._split(self._plan)
-        self._mix = self._make_mix()
+        self._mix = self._make_mix()  # not published: the audio process starts silent and gets the first mix
 
     # ---- callback side ---------------------------------------------------------------------------
 
@@ -184,10 +203,13 @@ class Engine:
         np.matmul(inp, mix.G_trc, out=notch.input)
         notched = notch.run()  # the filter runs on every line all the time, so it is settled when a line opens
         frames = self.frames
+        trc_ids, trc_left = self._trc_ids, self._trc_left
         for j, keyer in enumerate(mix.keyers):
+            trc_ids[j] = mix.keyer_ids[j]
             if keyer is None:
                 continue  # unkeyed: nothing reaches the line
             left = keyer.keying_left  # before this block's tones are rendered
+            trc_left[j] = left - frames if left > frames else 0  # what the control side reads as ready
             if left >= frames:
                 continue  # keying tones still playing: the voice path stays shut
             column = notched[:, j]
@@ -208,7 +230,7 @@ class Engine:
                 f"mix plan: G must be C-contiguous float32 {(self.n_in, self.n_out)}, got {G.dtype} {G.shape}")
         self._plan = plan
         self._plan_parts = self._split(plan)
-        self._mix = self._make_mix()  # operator-only routes depend on the plan's transmit outputs
+        self._remix()  # operator-only routes depend on the plan's transmit outputs
 
     def play(self, voice: Voice, routes: Mapping[int, float], *, operator_only: bool = False) -> int:
         """Start ``voice`` on ``routes`` (output column -> linear gain); returns its id.
@@ -217,13 +239,13 @@ class Engine:
         TRC line, are dropped, now and whenever the plan changes.
         """
         voice_id = self._add(voice, routes, operator_only)
-        self._mix = self._make_mix()
+        self._remix()
         return voice_id
 
     def stop(self, voice_id: int) -> None:
         """End a voice at the next block (unknown or already finished ids are ignored)."""
         if self._drop(voice_id):
-            self._mix = self._make_mix()
+            self._remix()
 
     def finished(self) -> list[int]:
         """Ids of voices that ended by themselves since the last call, now dropped (stopped ones are not listed)."""
@@ -231,7 +253,7 @@ class Engine:
         for vid in ended:
             self._drop(vid)
         if ended:
-            self._mix = self._make_mix()
+            self._remix()
         return ended
 
     def key_trc(self, output: int, function_hz: float | str, *, test_level_dbfs: float = TEST_LEVEL_DBFS,
@@ -253,25 +275,53 @@ class Engine:
         try:
             self._keyed[output] = self._add(keyer, {**sidetone, output: 1.0}, False)
         finally:  # on a refusal the line is left unkeyed, never half-keyed
-            self._mix = self._make_mix()
+            self._remix()
 
     def unkey_trc(self, output: int) -> None:
         """Stop the guard tone (the base station unkeys) and shut the line's voice path."""
         voice_id = self._keyed.pop(output, None)
         if voice_id is not None:
             self._drop(voice_id)
-            self._mix = self._make_mix()
+            self._remix()
 
     def playing(self) -> list[int]:
         """Ids of the voices playing (keying voices included), oldest first."""
         return list(self._playing)
 
     def trc_ready(self, output: int) -> bool:
+        """The line's keying tones have been played (by the callback, wherever it runs)."""
         voice_id = self._keyed.get(output)
         if voice_id is None:
             return False
-        keyer = self._keyer(output)
-        return keyer is not None and keyer.ready
+        j = self.trc_outputs.index(output)
+        return int(self._trc_ids[j]) == voice_id and int(self._trc_left[j]) == 0
+
+    @staticmethod
+    def layout_for(n_in: int, n_out: int, samplerate: int, *, recall_inputs: Sequence[int] = (),
+                   recall_seconds: float = 600.0, trc_outputs: Sequence[int] = (), max_voices: int = 16,
+                   clock_capacity: int = 0) -> BufferLayout:
+        """The shared arrays an engine with these settings needs."""
+        return BufferLayout(n_in, n_out, max_voices, len(trc_outputs), len(recall_inputs),
+                            int(recall_seconds * OUT_RATE) if recall_inputs else 0, clock_capacity)
+
+    # ---- audio-process side --------------------------------------------------------------------
+
+    def adopt(self, mix: _Mix) -> None:
+        """Play ``mix`` from the console from the next block on (the audio process's receiver thread).
+
+        Voices this process already plays come as ``None`` and keep their place; new ones come as
+        objects. One reference swap, as on the control side.
+        """
+        live = self._live
+        voices = []
+        for slot, voice_id, voice in mix.voices:
+            playing = voice if voice is not None else live.get(voice_id)
+            if playing is not None:
+                voices.append((slot, voice_id, playing))
+        by_id = {voice_id: voice for _, voice_id, voice in voices}
+        keyers = tuple(by_id.get(k) if k else None for k in mix.keyer_ids)
+        self._live = by_id
+        self._mix = replace(mix, voices=tuple(voices), keyers=keyers)  # type: ignore[arg-type]
 
     # ---- internals -------------------------------------------------------------------------------
 
@@ -321,8 +371,15 @@ class Engine:
         routes.flags.writeable = False
         voices = tuple((p.slot, vid, p.voice) for vid, p in self._playing.items())
         keyers = tuple(self._keyer(o) for o in self.trc_outputs)
+        keyer_ids = tuple(self._keyed.get(o, 0) if k is not None else 0 for o, k in zip(self.trc_outputs, keyers))
         G, G_trc = self._plan_parts
-        return _Mix(self._plan, G, G_trc, voices, routes, keyers)
+        return _Mix(self._plan, G, G_trc, voices, routes, keyers, keyer_ids)
+
+    def _remix(self) -> None:
+        mix = self._make_mix()
+        self._mix = mix
+        if self._publish is not None:
+            self._publish(mix)
 
     def _keyer(self, output: int) -> TrcVoice | None:
         voice_id = self._keyed.get(output)
@@ -330,3 +387,12 @@ class Engine:
             return None
         voice = self._playing[voice_id].voice
         return voice if isinstance(voice, TrcVoice) else None
+
+
+def outgoing_mix(mix: _Mix, sent: set[int]) -> _Mix:
+    """``mix`` as sent to the audio process: voices it already has (ids in ``sent``) as ``None``, no
+    keyer objects (it finds them by id); ``sent`` becomes the ids in this mix."""
+    voices = tuple((slot, vid, None if vid in sent else voice) for slot, vid, voice in mix.voices)
+    sent.clear()
+    sent.update(vid for _, vid, _ in mix.voices)
+    return replace(mix, voices=voices, keyers=())  # type: ignore[arg-type]

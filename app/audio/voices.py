@@ -71,6 +71,16 @@ class ToneVoice:
         self._where = array("q", [0, 0])  # [current segment, samples of it rendered]
         self._skip_empty()
 
+    def __getstate__(self) -> dict:
+        # Sent to the audio process (app/audio/process.py) before it plays; memoryviews do not pickle.
+        state = dict(self.__dict__)
+        del state["_coef_views"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._coef_views = [memoryview(c) for c in self._coef]
+
     @property
     def done(self) -> bool:
         return not self.repeat and self._where[0] >= len(self.segments)

@@ -144,6 +144,10 @@ class Audio(_Strict):
     # When the sound system can only come back in a fresh process, the console restarts itself after
     # this many seconds (never during a call); 0 = only when the operator presses RESTART.
     restart_after_s: Annotated[float, Field(ge=0, le=600)] = 10.0
+    # "separate": a real sound device runs in an audio process of its own, so the GUI can never make
+    # the callback wait (and a sound server that died is reconnected without restarting the console);
+    # "inline": on a thread of the console (diagnosis). The null device always runs inline.
+    process: Literal["separate", "inline"] = "separate"
     mix: Mix = Field(default_factory=Mix)
 
     @field_validator("device", mode="before")

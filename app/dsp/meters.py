@@ -45,11 +45,17 @@ class _Part:
 
 
 class Meter:
-    def __init__(self, frames: int, columns: int, split: int | None = None) -> None:
-        """``split``: for ``measure_pair``, how many of the ``columns`` the first block has."""
+    def __init__(self, frames: int, columns: int, split: int | None = None, *,
+                 levels: np.ndarray | None = None) -> None:
+        """``split``: for ``measure_pair``, how many of the ``columns`` the first block has.
+        ``levels``: a (2, columns) float32 array to write into (shared memory), instead of a new one."""
         self.frames = frames
         self.columns = columns
-        self.levels = np.full((2, columns), FLOOR_DBFS, dtype=np.float32)  # read by the GUI poll
+        if levels is None:
+            levels = np.full((2, columns), FLOOR_DBFS, dtype=np.float32)
+        elif levels.shape != (2, columns) or levels.dtype != np.float32:
+            raise ValueError(f"meter: levels must be float32 (2, {columns}), got {levels.dtype} {levels.shape}")
+        self.levels = levels  # read by the GUI poll
         self._weights = np.full(frames, 1.0 / frames, dtype=np.float32)  # the mean over the block as a product
         whole = _Part(frames, columns, self.levels[0], self.levels[1])
         self._whole = whole

@@ -88,7 +88,10 @@ class Transmission:
 
 class RecallRecorder:
     def __init__(self, channels: int, frames: int, seconds: float = 600.0,
-                 columns: tuple[int, ...] | None = None, rate: int = IN_RATE) -> None:
+                 columns: tuple[int, ...] | None = None, rate: int = IN_RATE, *,
+                 ring: np.ndarray | None = None, counts: np.ndarray | None = None) -> None:
+        """``ring`` ((capacity, channels) int16) and ``counts`` (2 int64): arrays to record into
+        instead of new ones, e.g. shared memory that the audio process writes and the console reads."""
         if columns is not None and len(columns) != channels:
             raise ValueError(f"recall: {len(columns)} columns given for {channels} channels")
         self.rate = rate
@@ -98,11 +101,15 @@ class RecallRecorder:
         self.frames = frames
         self.capacity = int(seconds * OUT_RATE)
         self.columns = columns
-        self.ring = np.zeros((self.capacity, channels), dtype=np.int16)
-        self.ring.fill(0)  # commit the pages now, not one page fault at a time in the callback
+        if ring is None:
+            ring = np.zeros((self.capacity, channels), dtype=np.int16)
+            ring.fill(0)  # commit the pages now, not one page fault at a time in the callback
+        elif ring.shape != (self.capacity, channels) or ring.dtype != np.int16:
+            raise ValueError(f"recall: ring must be int16 {(self.capacity, channels)}, got {ring.dtype} {ring.shape}")
+        self.ring = ring
         # [8 kHz samples written per channel, blocks written]: kept in an array so the callback
         # updates them in place instead of keeping new int objects.
-        self._counts = np.zeros(2, dtype=np.int64)
+        self._counts = np.zeros(2, dtype=np.int64) if counts is None else counts
         self._index: list[list[Transmission]] = [[] for _ in range(channels)]
 
         # Full scale folded into the filter: the product comes out in int16 units.

@@ -1,9 +1,11 @@
 """A lost sound device unkeys every transmitter, alarms the operator, and sound comes back.
 
 Real PortAudio (sounddevice) on a private JACK server (dummy backend). A wedged server (SIGSTOP)
-is recovered inside the process; a killed server cannot be (PortAudio 19.6, see
-hardware/audio/supervisor.py), so the console restarts itself: that is tested on the real GUI
-process, which must come back by itself and find the server again once it is restarted.
+is recovered by the stream's supervisor; a killed server cannot be recovered inside the process
+that had PortAudio connected to it (PortAudio 19.6, see hardware/audio/base.py). With the sound
+device in its own audio process (the default) a new audio process is started and the console keeps
+running; with ``process = "inline"`` the console restarts itself. Both are tested on the real GUI
+process, which must find the server again once it is restarted.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ device = "system"
 blocksize = 128
 latency = "low"
 restart_after_s = {restart_after_s}
+process = "{process}"
 [audio.channels]
 headset_left = 1
 headset_right = 2
@@ -51,9 +54,9 @@ tx_output = "fire_tx"
 """
 
 
-def write_profile(tmp_path: Path, restart_after_s: float = 10.0) -> Path:
+def write_profile(tmp_path: Path, restart_after_s: float = 10.0, process: str = "separate") -> Path:
     path = tmp_path / "position.toml"
-    path.write_text(PROFILE.format(db=tmp_path / "pos.sqlite3", restart_after_s=restart_after_s))
+    path.write_text(PROFILE.format(db=tmp_path / "pos.sqlite3", restart_after_s=restart_after_s, process=process))
     return path
 
 
@@ -79,6 +82,7 @@ def test_wedged_sound_server_unkeys_alarms_and_recovers(qtbot, tmp_path, jack_se
         pos.start()
         qtbot.waitUntil(lambda: pos.audio.state == "up", timeout=8000)
         assert "system" in pos.audio.device and pos.audio.latency_ms[1] > 0
+        assert pos.driver("audio").pid not in (0, os.getpid())  # the stream runs in the audio process
         pos.select_channel("fire", True)
         pos.ptt("console", True)
         qtbot.waitUntil(lambda: pos.driver("fire").keyed, timeout=3000)
@@ -124,20 +128,52 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def start_console(path: Path, jack_server) -> subprocess.Popen:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JACK_DEFAULT_SERVER=jack_server.name)
+    return subprocess.Popen([sys.executable, "-m", "ui.cli", "--config", str(path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def audio_up(db: Path) -> list[tuple[str, str, str]]:
+    return [e for e in events(db) if e[0] == "link.up" and e[1] == "audio"]
+
+
 @pytest.mark.slow
-def test_killed_sound_server_restarts_the_console_which_finds_it_again(tmp_path, jack_server):
+def test_killed_sound_server_restarts_the_audio_process_and_the_console_keeps_running(tmp_path, jack_server):
     path = write_profile(tmp_path, restart_after_s=0.5)
     db = tmp_path / "pos.sqlite3"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JACK_DEFAULT_SERVER=jack_server.name)
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "--config", str(path)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_console(path, jack_server)
     try:
-        audio_up = lambda: [e for e in events(db) if e[0] == "link.up" and e[1] == "audio"]  # noqa: E731
-        wait_for(lambda: len(audio_up()) >= 1, 20, "the console's sound device to come up")
+        wait_for(lambda: len(audio_up(db)) >= 1, 20, "the console's sound device to come up")
+        jack_server.kill()
+        wait_for(lambda: any(e[0] == "audio.lost" for e in events(db)), 15, "the console to see the sound lost")
+        jack_server.start()
+        wait_for(lambda: len(audio_up(db)) >= 2, 30, "a new audio process to find the sound server again")
+        kinds = [e[0] for e in events(db)]
+        assert "console.restart" not in kinds and kinds.count("position.start") == 1
+        assert kinds.index("audio.lost") < len(kinds) - kinds[::-1].index("link.up")
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
+
+
+@pytest.mark.slow
+def test_killed_sound_server_restarts_an_inline_console_which_finds_it_again(tmp_path, jack_server):
+    path = write_profile(tmp_path, restart_after_s=0.5, process="inline")
+    db = tmp_path / "pos.sqlite3"
+    proc = start_console(path, jack_server)
+    try:
+        wait_for(lambda: len(audio_up(db)) >= 1, 20, "the console's sound device to come up")
         jack_server.kill()
         wait_for(lambda: any(e[0] == "console.restart" for e in events(db)), 15, "the console to restart itself")
         jack_server.start()
-        wait_for(lambda: [e[0] for e in events(db)].count("position.start") >= 2 and len(audio_up()) >= 2,
+        wait_for(lambda: [e[0] for e in events(db)].count("position.start") >= 2 and len(audio_up(db)) >= 2,
                  30, "the restarted console to find the sound server again")
         assert proc.poll() is None  # the same process (exec'd in place), still running
         kinds = [e[0] for e in events(db)]

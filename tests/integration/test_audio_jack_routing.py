@@ -14,9 +14,12 @@ order streams open), never assumed.
 from __future__ import annotations
 
 import math
+import os
+import queue
 import re
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,24 +141,74 @@ def server():
             jack.stop()
 
 
-@pytest.fixture(scope="module", params=["sounddevice", "pyaudio"])
+class _InProcess:
+    """The engine's callback on a stream of this process (``process = "inline"``)."""
+
+    def __init__(self, backend: Any, streams: list[AudioStream]) -> None:
+        self.backend, self.streams = backend, streams
+
+    def open(self) -> Engine:
+        engine = Engine(N_IN, N_OUT, FRAMES, RATE, trc_outputs=(TRC_LINE,))
+        self.streams.append(self.backend.open(StreamSpec("system", RATE, FRAMES, "low", N_IN, N_OUT), engine.process))
+        return engine
+
+    def close(self) -> None:
+        pass
+
+
+class _AudioProcess:
+    """The engine's callback in the audio process (app/audio/process.py), the console's default."""
+
+    def __init__(self) -> None:
+        self.process: Any = None
+        self.shared: Any = None
+
+    def open(self) -> Engine:
+        from app.audio.buffers import SharedBuffers
+        from app.audio.host import HostConfig
+        from app.audio.process import AudioProcess
+        from hardware.events import LinkChanged, LinkState
+
+        settings = {"trc_outputs": (TRC_LINE,)}
+        layout = Engine.layout_for(N_IN, N_OUT, RATE, **settings)
+        self.shared = SharedBuffers.create(layout)
+        reports: queue.SimpleQueue = queue.SimpleQueue()
+        config = HostConfig("sounddevice", StreamSpec("system", RATE, FRAMES, "low", N_IN, N_OUT), layout,
+                            self.shared.name, "audio", settings)
+        self.process = AudioProcess(config, self.shared, reports.put)
+        engine = Engine(N_IN, N_OUT, FRAMES, RATE, buffers=self.shared.buffers, publish=self.process.publish,
+                        **settings)
+        self.process.start()
+        event = reports.get(timeout=WAIT_TIMEOUT_S * 2)
+        assert isinstance(event, LinkChanged) and event.state is LinkState.UP, event
+        assert self.process.pid not in (0, os.getpid())
+        return engine
+
+    def close(self) -> None:
+        if self.process is not None:
+            assert self.process.stop(5.0)
+        if self.shared is not None:
+            self.shared.close()
+
+
+@pytest.fixture(scope="module", params=["sounddevice", "pyaudio", "audio-process"])
 def rig(request, server):
     from hardware.audio.base import AudioDeviceError
 
     try:
-        backend = open_backend(request.param)
+        backend = open_backend("sounddevice" if request.param == "audio-process" else request.param)
     except AudioDeviceError as exc:
         pytest.skip(str(exc))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JACK_DEFAULT_SERVER", server.name)
+        patch.setenv("JACK_DEFAULT_SERVER", server.name)  # the audio process inherits it
         backend.rescan()  # PortAudio reads JACK_DEFAULT_SERVER when it initialises
-        engine = Engine(N_IN, N_OUT, FRAMES, RATE, trc_outputs=(TRC_LINE,))
         peer = Peer()
         streams: list[AudioStream] = []
+        side = _AudioProcess() if request.param == "audio-process" else _InProcess(backend, streams)
         try:
             # PyAudio opens max(inputs, outputs) channels each way and uses the first ones.
             before = set(server.ports())
-            streams.append(backend.open(StreamSpec("system", RATE, FRAMES, "low", N_IN, N_OUT), engine.process))
+            engine = side.open()
             engine_in, engine_out = _new_ports(server, before, "in"), _new_ports(server, before, "out")
             before = set(server.ports())
             streams.append(backend.open(StreamSpec("system", RATE, FRAMES, "low", N_OUT, N_IN), peer))
@@ -177,6 +230,7 @@ def rig(request, server):
         finally:
             for stream in streams:
                 stream.close()
+            side.close()
             # Let go of the server before it stops (tests/jack.py says why).
             patch.setenv("JACK_DEFAULT_SERVER", f"{server.name}-stopped")
             assert not portaudio_jack_lost()

@@ -381,3 +381,45 @@ def test_the_engine_and_voices_load_no_qt():
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_mix_sent_to_the_audio_process_plays_the_same_and_voices_go_across_once():
+    """The console's engine publishes mixes; the audio process's engine adopts them (pickled, as
+    app/audio/process.py sends them) and renders exactly what the console's own callback would."""
+    import pickle
+
+    from app.audio.engine import outgoing_mix
+    from app.audio.voices import ToneVoice
+    from app.dsp.tones import alert2
+
+    frames, rate = 128, 48000
+    sent_mixes = []
+    console = Engine(2, 3, frames, rate, trc_outputs=(2,), publish=sent_mixes.append)
+    reference = Engine(2, 3, frames, rate, trc_outputs=(2,))
+    # The audio process's engine writes the console's arrays (shared memory in real life).
+    remote = Engine(2, 3, frames, rate, trc_outputs=(2,), buffers=console.buffers)
+    sent: set[int] = set()
+
+    def deliver() -> None:
+        for mix in sent_mixes:
+            remote.adopt(pickle.loads(pickle.dumps(outgoing_mix(mix, sent))))
+        sent_mixes.clear()
+
+    inp = np.random.default_rng(5).standard_normal((frames, 2)).astype(np.float32) * 0.1
+    out_ref, out_remote = np.zeros((frames, 3), np.float32), np.zeros((frames, 3), np.float32)
+    for engine in (console, reference):
+        engine.play(ToneVoice(alert2(), rate, max_block=frames), {0: 0.5, 1: 0.25})
+        engine.key_trc(2, "F1")
+    deliver()
+    keying_blocks = -(-round(0.170 * rate) // frames)  # 130 ms HLGT + 40 ms function tone
+    for block in range(keying_blocks + 5):
+        assert console.trc_ready(2) == (block >= keying_blocks), f"block {block}"
+        reference.process(inp, out_ref)
+        remote.process(inp, out_remote)
+        np.testing.assert_array_equal(out_remote, out_ref, err_msg=f"block {block}")
+        if block == 10:  # a new plan: the playing voices are named by id only and keep their phase
+            console.set_plan(reference.plan)
+            assert all(voice is None for _, _, voice in outgoing_mix(sent_mixes[-1], set(sent)).voices)
+            deliver()
+    assert console.trc_ready(2)  # the keying state came back through the shared arrays
+    np.testing.assert_array_equal(console.output_levels, reference.output_levels)
