@@ -41,6 +41,16 @@ def build_radio(cfg: Any, sink: EventSink) -> Built:
             jitter_ms=cfg.jitter_ms,
             unit_ids=tuple(cfg.unit_ids),
         )
+    elif cfg.kind == "hamlib":
+        from hardware.radio.rigctld import RigctldRadio
+
+        try:
+            built.driver = RigctldRadio(
+                cfg.id, sink, host=cfg.host, port=cfg.port, poll_ms=cfg.poll_ms,
+                channels=[(c.name, c.freq_hz, c.mode) for c in cfg.channels],
+            )
+        except ValueError as err:  # a channel listed twice
+            built.problem = str(err)
     else:
         built.problem = f"no driver for radio kind '{cfg.kind}' in this version"
     return built

@@ -67,6 +67,14 @@ def jack_server(monkeypatch):
         server.stop()
 
 
+@pytest.fixture
+def rigctld_server():
+    """A private rigctld (Hamlib dummy rig, ``-m 1 -P RIG``) on a free local port for one test."""
+    from tests.rigctld import rigctld_server_for_test
+
+    yield from rigctld_server_for_test()
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
     """Every test gets its own config and data folders: no test sees another's profile or database."""
