@@ -213,6 +213,9 @@ def test_missing_driver_kind_shows_fault_and_console_runs(qtbot, tmp_path):
 id = "hf"
 name = "HF"
 kind = "hamlib"
+port = 1
+# The same channel twice: the rigctld driver refuses to be built, so the radio has no driver.
+channels = [{ name = "A", freq_hz = 1 }, { name = "A", freq_hz = 2 }]
 """)
     pos = Position(load_profile(path), data_path=tmp_path / "p.sqlite3")
     pos.start()
