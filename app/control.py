@@ -21,6 +21,7 @@ from hardware.events import (
     CarrierChanged,
     DeviceEvent,
     DeviceFault,
+    EmergencyDeclared,
     InputChanged,
     KeyStateChanged,
     LinkChanged,
@@ -112,6 +113,8 @@ class ControlHub(QObject):
             self.calls.on_ring(ev)
         elif isinstance(ev, LinkChanged):
             self._on_link(ev)
+        elif isinstance(ev, EmergencyDeclared):
+            self.console.on_emergency(ev)  # logs it with the channel and unit
         elif isinstance(ev, DeviceFault):
             self.events.log("fault", source=ev.device, detail=ev.message)
             self.status.update(ev.device, LinkState.FAULT.value, ev.message)

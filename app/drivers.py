@@ -40,6 +40,7 @@ def build_radio(cfg: Any, sink: EventSink) -> Built:
             seed=cfg.seed,
             jitter_ms=cfg.jitter_ms,
             unit_ids=tuple(cfg.unit_ids),
+            emergencies_per_hour=cfg.emergencies_per_hour,
         )
     elif cfg.kind == "hamlib":
         from hardware.radio.rigctld import RigctldRadio

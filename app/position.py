@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
+from app.console.settings import console_settings
 from app.control import ControlHub, DeviceBridge
 from app.audio.endpoints import AudioMap, audio_map
 from app.audio.engine import Engine
@@ -57,6 +58,14 @@ class Position(QObject):
     # Commands, queued to the control thread.
     _select = Signal(str, bool)
     _ptt = Signal(str, bool)
+    _ptt_override = Signal(str, bool)
+    _instant = Signal(str, str, bool)
+    _talk_back = Signal(str, bool)
+    _monitor = Signal(str, bool)
+    _alert = Signal(str, object)
+    _ack_emergency = Signal(str)
+    _patch = Signal(str, object)
+    _unpatch = Signal(str)
     _volume = Signal(str, float)
     _pan = Signal(str, float)
     _mute = Signal(str, bool)
@@ -106,8 +115,32 @@ class Position(QObject):
     def select_channel(self, channel_id: str, exclusive: bool = True) -> None:
         self._select.emit(channel_id, exclusive)
 
-    def ptt(self, source: str, pressed: bool) -> None:
-        self._ptt.emit(source, pressed)
+    def ptt(self, source: str, pressed: bool, override: bool = False) -> None:
+        """General PTT on the selected channels; ``override`` keys a busy (receiving) channel anyway."""
+        (self._ptt_override if override else self._ptt).emit(source, pressed)
+
+    def instant_transmit(self, channel_id: str, source: str, pressed: bool) -> None:
+        self._instant.emit(channel_id, source, pressed)
+
+    def talk_back(self, source: str, pressed: bool) -> None:
+        """PTT on the channel that received most recently."""
+        self._talk_back.emit(source, pressed)
+
+    def monitor(self, channel_id: str, on: bool) -> None:
+        self._monitor.emit(channel_id, on)
+
+    def send_alert(self, kind: str, channel_ids: tuple[str, ...] = ()) -> None:
+        """Key the channels (the selected ones when none are given), send the alert tone, unkey after it."""
+        self._alert.emit(kind, tuple(channel_ids))
+
+    def acknowledge_emergency(self, channel_id: str) -> None:
+        self._ack_emergency.emit(channel_id)
+
+    def patch(self, group_id: str, channel_ids: tuple[str, ...]) -> None:
+        self._patch.emit(group_id, tuple(channel_ids))
+
+    def unpatch(self, group_id: str) -> None:
+        self._unpatch.emit(group_id)
 
     def set_volume(self, channel_id: str, volume_db: float) -> None:
         self._volume.emit(channel_id, volume_db)
@@ -214,8 +247,11 @@ class Position(QObject):
         ptt_inputs = {i.id for i in profile.inputs if i.action in ("ptt", "headset-ptt")}
         console = ConsoleService([(b.id, b.label, b.driver_kind, b.driver) for b in radios], events,
                                  ptt_inputs=ptt_inputs | {"console", "keyboard"},
-                                 levels={r.id: (r.volume_db, r.pan) for r in profile.radios})
+                                 levels={r.id: (r.volume_db, r.pan) for r in profile.radios},
+                                 settings=console_settings(profile),
+                                 operator=f"{_user_name()}@{profile.position.name}")
         audio_service = self._build_audio_service(amap, engine, events, recall_problem, audio)
+        console.set_tone_player(audio_service.play_tone)  # same thread: talk-permit and alert tones
         phone_driver = phone.driver if phone is not None else None
         for index, line in enumerate(self._directory_report):
             events.log("directory.load" if index == 0 else "directory.problem", source="directory", detail=line)
@@ -236,6 +272,8 @@ class Position(QObject):
         console.changed.connect(audio_service.on_console)  # same thread: the plan follows at once
         calls.changed.connect(audio_service.on_calls)
         audio_service.lost.connect(console.fail_safe)
+        audio_service.voice_finished.connect(console.on_voice_finished)
+        console.alarm.connect(audio_service.alarm_tone)
         audio_service.changed.connect(self._on_audio)
         self._volume.connect(console.set_volume)
         self._pan.connect(console.set_pan)
@@ -248,6 +286,14 @@ class Position(QObject):
         events.logged.connect(self.event_logged)
         self._select.connect(console.select_channel)
         self._ptt.connect(console.ptt)
+        self._ptt_override.connect(console.ptt_override)
+        self._instant.connect(console.instant_transmit)
+        self._talk_back.connect(console.talk_back)
+        self._monitor.connect(console.monitor)
+        self._alert.connect(console.send_alert)
+        self._ack_emergency.connect(console.acknowledge_emergency)
+        self._patch.connect(console.patch)
+        self._unpatch.connect(console.unpatch)
         self._answer.connect(calls.answer_call)
         self._release.connect(calls.release_call)
         self._manual_ring.connect(calls.manual_ring)

@@ -33,6 +33,15 @@ class ChannelView:
     volume_db: float = 0.0  # what the operator hears of it (patches are not affected)
     pan: float = 0.0  # -1 left ear .. +1 right ear
     muted: bool = False
+    monitor: bool = False  # the operator opened its audio regardless of squelch
+    patch_group: str = ""  # the patch group it is in ("" = none)
+    tx_deadline_t: float | None = None  # monotonic time the transmit time-out fires (while keyed)
+    tot_warning: bool = False  # the time-out is close: the tile warns
+    latched: bool = False  # keyed by a latching PTT (press again to unkey)
+    alert: str = ""  # the alert tone being sent on it
+    emergency: bool = False  # a unit declared an emergency here, not yet acknowledged
+    emergency_unit: str = ""
+    emergency_wall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,9 @@ class ConsoleSnapshot:
     ptt_sources: tuple[str, ...] = ()  # inputs currently holding PTT
     seq: int = 0
     patches: tuple[tuple[str, ...], ...] = ()  # groups of channel ids patched together
+    patch_ids: tuple[str, ...] = ()  # the group id of each entry of ``patches``
+    last_active: str = ""  # the channel that received most recently ("talk back" keys it)
+    latching: tuple[str, ...] = ()  # PTT classes whose press toggles
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,28 @@ class DeviceFault:
     t: float = field(default_factory=now)
 
 
+@dataclass(frozen=True, slots=True)
+class EmergencyDeclared:
+    """A unit declared an emergency on a radio channel (its emergency button, decoded signaling, a simulator)."""
+
+    device: str  # the radio channel it was heard on
+    unit_id: str  # "" when the unit is not known
+    t: float = field(default_factory=now)
+    source: str = ""  # what decoded it: "sim", "mdc1200", a driver name
+
+
+@dataclass(frozen=True, slots=True)
+class ControlValue:
+    """A continuous control moved (a MIDI fader or knob): ``value`` 0..1 across its travel."""
+
+    device: str
+    control: str
+    value: float
+    t: float = field(default_factory=now)
+
+
 DeviceEvent = Union[
-    LinkChanged, CarrierChanged, InputChanged, KeyStateChanged, BytesReceived, RingChanged, DeviceFault
+    LinkChanged, CarrierChanged, InputChanged, KeyStateChanged, BytesReceived, RingChanged, DeviceFault,
+    EmergencyDeclared, ControlValue,
 ]
 EventSink = Callable[[DeviceEvent], None]

@@ -62,6 +62,7 @@ def mix_options(mix: object) -> MixOptions:
 class AudioService(QObject):
     changed = Signal(object)  # AudioSnapshot
     lost = Signal(str)  # the device is gone: unkey every transmitter (reason)
+    voice_finished = Signal(int)  # a voice (tone, clip) played to its end: an alert's PTT is let go
 
     def __init__(self, amap: AudioMap, engine: Engine, events: EventLog, *, options: MixOptions,
                  patch_hang_s: float, test_level_dbfs: float, backend: str, samplerate: int, blocksize: int,
@@ -331,6 +332,8 @@ class AudioService(QObject):
             changed = self._refresh_counters() or changed
         if changed:
             self._publish()
+        for voice_id in sorted(ended):
+            self.voice_finished.emit(voice_id)
 
     def _refresh_counters(self) -> bool:
         c = self.engine.counters

@@ -182,6 +182,11 @@ class _RadioBase(_Strict):
     # Starting volume (dB) and ear (-1 left .. +1 right) of this channel; the operator changes them live.
     volume_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
     pan: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    # Keying: a talk-permit tone once the channel is up; the channel shows keyed this long after the
+    # radio confirmed; refuse to key while it receives (a second press within the override window keys).
+    talk_permit: bool = False
+    key_up_delay_ms: Annotated[int, Field(ge=0, le=3000)] = 0
+    busy_lockout: bool = False
 
 
 class SimRadio(_RadioBase):
@@ -191,6 +196,8 @@ class SimRadio(_RadioBase):
     seed: int | None = None
     jitter_ms: Annotated[float, Field(ge=0)] = 3.0
     unit_ids: list[UnitId] = Field(default_factory=list)
+    # A unit presses its emergency button at random this often (0 = never; the demo's technician can inject one).
+    emergencies_per_hour: Annotated[float, Field(ge=0, le=3600)] = 0.0
 
     @field_validator("burst_seconds")
     @classmethod
@@ -406,6 +413,43 @@ class Calls(_Strict):
         return self
 
 
+# --- console keying rules -------------------------------------------------------------------------
+
+PttClass = Literal["console", "headset", "footswitch", "desk"]
+
+
+class Console(_Strict):
+    """How PTT is arbitrated and timed (app/console/service.py has the rules)."""
+
+    # PTT source classes, highest first: a higher class takes a channel over, a lower one is refused.
+    ptt_priority: list[PttClass] = Field(default_factory=lambda: ["console", "headset", "footswitch", "desk"])
+    # Input id -> class, for inputs whose action does not say it (action "ptt" is a footswitch,
+    # "headset-ptt" the headset; on-screen buttons and the keyboard are "console").
+    ptt_class: dict[DeviceId, PttClass] = Field(default_factory=dict)
+    # Classes whose press toggles transmit (press to talk, press again to stop); same time-out timer.
+    latching: list[PttClass] = Field(default_factory=list)
+    # Transmit time-out timer and the warning before it fires.
+    tot_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    tot_warning_s: Annotated[float, Field(ge=0, le=600)] = 10.0
+    # A radio that has not confirmed a key in this time is marked failed to key and unkeyed.
+    key_confirm_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+    # Busy-channel lockout: a second press this soon after a refusal keys anyway.
+    lockout_override_s: Annotated[float, Field(ge=0, le=10)] = 1.0
+
+    @field_validator("ptt_priority")
+    @classmethod
+    def _each_class_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each class may appear once, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _warning_before_time_out(self) -> "Console":
+        if self.tot_warning_s >= self.tot_s:
+            raise ValueError(f"tot_warning_s ({self.tot_warning_s:g}) must be less than tot_s ({self.tot_s:g})")
+        return self
+
+
 # --- the profile ---------------------------------------------------------------------------------
 
 
@@ -421,6 +465,7 @@ class Profile(_Strict):
     calls: Calls = Field(default_factory=Calls)
     directory: Directory = Field(default_factory=Directory)
     registry: LookupFile = Field(default_factory=LookupFile)
+    console: Console = Field(default_factory=Console)
 
     # The file this profile was read from; set by app.config.load, None for profiles built in code.
     _source_path: Path | None = PrivateAttr(default=None)

@@ -1,39 +1,81 @@
 """Radio channels at this position: selection, receive activity, and push-to-talk with fail-safes.
 
 Lives on the control thread, which alone changes this state. Rules kept here:
-- A PTT press keys the channels selected at that moment; the release unkeys exactly those, unless
-  another source still holds them. A radio nobody holds is never left keyed: a late key
-  confirmation for a channel nobody wants is answered with an unkey.
+- A PTT press keys the channels selected at that moment; the release unkeys exactly those. Each
+  channel is held by one hold at a time (a source's general PTT, an instant transmit, talk back, a
+  patch, an alert), so two sources never fight: a higher-priority source takes a channel over, a
+  lower or equal one pressing while another holds it is refused and logged. Releases are per hold.
+  A radio nobody holds is never left keyed: a late key confirmation for it is answered with an unkey.
+- Priority: alerts > the profile's classes (console > headset > footswitch > desk by default) > patches.
 - An input lost while pressed counts as released; a radio fault or link loss drops its TX state;
-  the transmit time-out timer unkeys a channel held too long; ``shutdown`` unkeys everything.
-Every select, key, unkey (with source and reason), carrier start/end goes to the event log.
+  the transmit time-out timer unkeys a channel held too long (latched or not); a radio that does not
+  confirm a key in time is marked failed to key; ``shutdown`` and ``fail_safe`` unkey everything,
+  patches and alerts included.
+- Busy-channel lockout (per radio) refuses to key a receiving channel; a second press within the
+  override window, or an explicit override, keys it anyway.
+- A channel shows keyed after its key-up delay; then its talk-permit tone plays, and an alert's tone.
+  An alert holds its channels until the tone has played out.
+- An emergency sounds the local alarm until every emergency is acknowledged.
+Every select, key, unkey (with source and reason), carrier start/end, patch, alert, monitor and
+emergency goes to the event log.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.console.patches import PatchGroups
+from app.console.settings import ConsoleSettings
 from app.eventlog import EventLog
 from app.snapshots import ChannelView, ConsoleSnapshot
-from hardware.events import CarrierChanged, DeviceFault, InputChanged, KeyStateChanged, LinkChanged, LinkState
+from hardware.events import (
+    CarrierChanged, DeviceFault, EmergencyDeclared, InputChanged, KeyStateChanged, LinkChanged, LinkState,
+)
 from hardware.radio.base import RadioDriver
 
 DEFAULT_TIMEOUT_S = 60.0
 MIN_VOLUME_DB, MAX_VOLUME_DB = -60.0, 12.0
+ALERT_KINDS = ("alert1", "alert2", "alert3", "marker")
+ALERT_RANK = -1  # above every configured PTT class
+PATCH_RANK = 1000  # below every configured PTT class
+
+TonePlayer = Callable[[str, tuple[str, ...]], "int | None"]  # (kind, channel ids) -> voice id
 
 
 @dataclass
 class _Channel:
     view: ChannelView
     driver: RadioDriver | None  # None when the radio's driver could not be built
-    timer: QTimer
+    tot: QTimer  # transmit time-out
+    warning: QTimer  # time-out warning
+    confirm: QTimer  # the radio must confirm a key within key_confirm_s
+    key_up: QTimer  # key-up delay before the channel shows keyed
+
+
+@dataclass
+class _Hold:
+    """Who holds which channels keyed. ``key`` tells a source's general PTT from its instant transmits."""
+
+    key: str
+    source: str  # logged and shown: input id, "console", "patch:<group>", "alert:<kind>"
+    rank: int  # lower wins
+    targets: tuple[str, ...]
+    latched: bool = False
+
+
+@dataclass
+class _Alert:
+    kind: str
+    voice: int | None = None  # set once the tone is playing
 
 
 class ConsoleService(QObject):
     changed = Signal(object)  # ConsoleSnapshot
+    alarm = Signal(bool)  # the local emergency alarm: on while any emergency is not acknowledged
 
     def __init__(
         self,
@@ -41,27 +83,51 @@ class ConsoleService(QObject):
         events: EventLog,
         *,
         ptt_inputs: set[str] = frozenset(),
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = None,
         levels: dict[str, tuple[float, float]] | None = None,  # radio id -> starting (volume_db, pan)
+        settings: ConsoleSettings | None = None,
+        play_tone: TonePlayer | None = None,
+        operator: str = "operator",  # user@position, for acknowledgements
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._events = events
         self._ptt_inputs = set(ptt_inputs)
-        self._timeout_ms = int(timeout_s * 1000)
+        self.settings = settings or ConsoleSettings()
+        if timeout_s is not None:
+            self.settings = replace(self.settings, tot_s=timeout_s)
+        self._play_tone = play_tone
+        self._operator = operator
         self._channels: dict[str, _Channel] = {}
         levels = dict(levels or {})
         for radio_id, name, kind, driver in radios:
-            timer = QTimer(self)
-            timer.setSingleShot(True)
-            timer.timeout.connect(lambda rid=radio_id: self._time_out(rid))
+            timers = [self._timer(lambda rid=radio_id, f=f: f(rid))
+                      for f in (self._time_out, self._tot_warning, self._confirm_timed_out, self._keyed_up)]
             link = "unknown" if driver is not None else LinkState.FAULT.value
             volume_db, pan = levels.get(radio_id, (0.0, 0.0))
             view = ChannelView(radio_id, name, kind, link=link, volume_db=volume_db, pan=pan)
-            self._channels[radio_id] = _Channel(view, driver, timer)
-        self._holders: dict[str, tuple[str, ...]] = {}  # PTT source -> channels it keyed
+            self._channels[radio_id] = _Channel(view, driver, *timers)
+        self._holds: dict[str, _Hold] = {}
+        self._owner: dict[str, str] = {}  # channel id -> key of the hold that has it
+        self._alerts: dict[str, _Alert] = {}  # hold key -> alert being sent
+        self._alert_seq = 0
+        self._busy_refused: dict[str, float] = {}  # channel id -> when a press was refused as busy
+        self._patches = PatchGroups(self.settings.patch_hang_s)
+        self._patch_timers: dict[str, QTimer] = {}
+        self._last_active = ""
+        self._alarm_on = False
         self._seq = 0
         self._shut_down = False
+
+    def _timer(self, slot: Callable[[], None]) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(slot)
+        return timer
+
+    def set_tone_player(self, play_tone: TonePlayer | None) -> None:
+        """The audio service's play_tone (talk-permit and alert tones); None: no tones."""
+        self._play_tone = play_tone
 
     # -- commands (GUI, CLI, tests) -----------------------------------------------------------
     @Slot(str, bool)
@@ -80,11 +146,40 @@ class ConsoleService(QObject):
         self._publish()
 
     @Slot(str, bool)
-    def ptt(self, source: str, pressed: bool) -> None:
-        if pressed:
-            self._press(source)
-        else:
-            self._release(source, "released")
+    def ptt(self, source: str, pressed: bool, override: bool = False) -> None:
+        """General PTT: the selected channels."""
+        targets = tuple(cid for cid, ch in self._channels.items() if ch.view.selected)
+        self._ptt(source, source, targets, pressed, override, "no channel selected")
+
+    @Slot(str, bool)
+    def ptt_override(self, source: str, pressed: bool) -> None:
+        """General PTT that keys a busy channel at once (the operator's explicit override)."""
+        self.ptt(source, pressed, override=True)
+
+    @Slot(str, str, bool)
+    def instant_transmit(self, channel_id: str, source: str, pressed: bool, override: bool = False) -> None:
+        """Key one channel whatever is selected."""
+        targets = (channel_id,) if channel_id in self._channels else ()
+        self._ptt(f"{source}>{channel_id}", source, targets, pressed, override, f"unknown channel {channel_id!r}")
+
+    @Slot(str, bool)
+    def talk_back(self, source: str, pressed: bool, override: bool = False) -> None:
+        """Key the channel that received most recently."""
+        targets = (self._last_active,) if self._last_active else ()
+        self._ptt(f"{source}>talkback", source, targets, pressed, override, "no channel has received yet")
+
+    @Slot(str, bool)
+    def monitor(self, channel_id: str, on: bool) -> None:
+        """Open the channel's audio regardless of squelch (drivers that can are told to)."""
+        ch = self._channels.get(channel_id)
+        if ch is None or ch.view.monitor == on:
+            return
+        ch.view = replace(ch.view, monitor=on)
+        set_monitor = getattr(ch.driver, "monitor", None)
+        if callable(set_monitor):
+            set_monitor(on)
+        self._events.log("monitor", channel=channel_id, source="console", detail="on" if on else "off")
+        self._publish()
 
     @Slot(str, float)
     def set_volume(self, channel_id: str, volume_db: float) -> None:
@@ -111,11 +206,82 @@ class ConsoleService(QObject):
         self._events.log("channel.level", channel=channel_id, detail=detail)
         self._publish()
 
+    @Slot(str, object)
+    def patch(self, group_id: str, channel_ids: tuple[str, ...]) -> None:
+        """Patch these channels together as ``group_id`` (replacing what the group held)."""
+        members = tuple(dict.fromkeys(c for c in channel_ids if c in self._channels))
+        unknown = [c for c in channel_ids if c not in self._channels]
+        if not group_id or len(members) < 2 or unknown:
+            why = (f"unknown channel(s) {', '.join(map(repr, unknown))}" if unknown
+                   else "a patch needs a group id" if not group_id else "a patch needs two or more channels")
+            self._events.log("patch.refused", channel=",".join(map(str, channel_ids)), source="console",
+                             detail=f"{group_id}: {why}")
+            return
+        changed = self._patches.set(group_id, members)
+        self._events.log("patch", channel=",".join(members), source="console", detail=group_id)
+        for other in changed:
+            if self._patches.get(other) is None:
+                self._events.log("unpatch", source="console", detail=f"{other}: fewer than two channels left")
+        for gid in [group_id, *changed]:
+            self._repatch(gid)
+        self._publish()
+
+    @Slot(str)
+    def unpatch(self, group_id: str) -> None:
+        group = self._patches.get(group_id)
+        if group is None:
+            return
+        self._patches.remove(group_id)
+        self._events.log("unpatch", channel=",".join(group.members), source="console", detail=group_id)
+        self._repatch(group_id)
+        self._publish()
+
+    @Slot(str, object)
+    def send_alert(self, kind: str, channel_ids: tuple[str, ...] = ()) -> None:
+        """Key the channels (the selected ones when none are given), send the tone, unkey after it."""
+        targets = tuple(c for c in channel_ids if c in self._channels) if channel_ids else tuple(
+            cid for cid, ch in self._channels.items() if ch.view.selected)
+        if kind not in ALERT_KINDS or not targets or self._shut_down:
+            why = (f"unknown alert {kind!r} (known: {', '.join(ALERT_KINDS)})" if kind not in ALERT_KINDS
+                   else "console shutting down" if self._shut_down else "no channel to send it on")
+            self._events.log("alert.refused", channel=",".join(channel_ids), source="console", detail=why)
+            return
+        self._alert_seq += 1
+        key = f"alert#{self._alert_seq}"
+        self._events.log("alert", channel=",".join(targets), source="console", detail=kind)
+        granted = self._acquire(key, f"alert:{kind}", ALERT_RANK, targets, override=False)
+        if granted:
+            self._alerts[key] = _Alert(kind)
+            for cid in granted:
+                self._set_view(cid, alert=kind)
+            self._check_alert(key)
+        self._publish()
+
+    @Slot(int)
+    def on_voice_finished(self, voice_id: int) -> None:
+        """The audio service finished a voice: an alert whose tone it was lets go of its channels."""
+        for key, alert in list(self._alerts.items()):
+            if alert.voice == voice_id:
+                self._release(key, f"alert {alert.kind} sent")
+                self._publish()
+
+    @Slot(str)
+    def acknowledge_emergency(self, channel_id: str) -> None:
+        ch = self._channels.get(channel_id)
+        if ch is None or not ch.view.emergency:
+            return
+        unit = ch.view.emergency_unit
+        ch.view = replace(ch.view, emergency=False)
+        self._events.log("emergency.ack", channel=channel_id, source=self._operator,
+                         detail=f"unit {unit}" if unit else "unit unknown")
+        self._update_alarm()
+        self._publish()
+
     @Slot(str)
     def fail_safe(self, reason: str) -> None:
         """Unkey every transmitter now (a lost audio device, a fault elsewhere); keying works again after."""
-        for source in list(self._holders):
-            self._release(source, reason)
+        for key in list(self._holds):
+            self._release(key, reason)
         for cid, ch in self._channels.items():
             if ch.view.transmitting or ch.view.key_pending:
                 self._unkey(cid, "console", reason)
@@ -127,14 +293,20 @@ class ConsoleService(QObject):
     def shutdown(self) -> None:
         """Unkey every transmitter and refuse further keying. Idempotent."""
         self._shut_down = True
-        for source in list(self._holders):
-            self._release(source, "shutdown")
+        for key in list(self._holds):
+            self._release(key, "shutdown")
+        for timer in self._patch_timers.values():
+            timer.stop()
         for cid, ch in self._channels.items():
             if ch.driver is not None:
                 ch.driver.key(False)
-            ch.timer.stop()
+            self._stop_timers(ch)
             if ch.view.transmitting or ch.view.key_pending:
-                ch.view = replace(ch.view, transmitting=False, key_pending=False, tx_source="")
+                ch.view = replace(ch.view, transmitting=False, key_pending=False, tx_source="",
+                                  tx_deadline_t=None, tot_warning=False, latched=False, alert="")
+        if self._alarm_on:
+            self._alarm_on = False
+            self.alarm.emit(False)
         self._publish()
 
     # -- driver events (routed here on the control thread) -------------------------------------
@@ -149,15 +321,19 @@ class ConsoleService(QObject):
             unit_id=unit or ch.view.unit_id,
             last_rx_wall=time.time() if ev.active else ch.view.last_rx_wall,
         )
+        self._last_active = ev.device
         self._events.log("rx.start" if ev.active else "rx.end", channel=ev.device, source="carrier",
                          detail=f"unit {unit}" if unit else "")
+        group = self._patches.carrier(ev.device, ev.active, time.monotonic())
+        if group is not None:
+            self._repatch(group.id)
         self._publish()
 
     def on_key_state(self, ev: KeyStateChanged) -> None:
         ch = self._channels.get(ev.device)
         if ch is None:
             return
-        wanted = self._is_held(ev.device) and not self._shut_down
+        wanted = ev.device in self._owner and not self._shut_down
         if ev.keyed and not wanted:
             # Confirmation arrived after everyone let go (or during shutdown): drop it at once.
             if ch.driver is not None:
@@ -166,24 +342,44 @@ class ConsoleService(QObject):
         if not ev.keyed and ch.view.transmitting and wanted:
             # The radio dropped out of transmit on its own while someone still holds PTT.
             self._events.log("ptt.unkey", channel=ev.device, source=ev.device, detail="radio reported unkeyed")
+        ch.confirm.stop()
         if ev.error:
-            ch.view = replace(ch.view, key_pending=False, transmitting=False, failed_to_key=ev.error)
             self._events.log("ptt.failed", channel=ev.device, detail=ev.error)
-        else:
-            ch.view = replace(ch.view, key_pending=False, transmitting=ev.keyed, failed_to_key="")
-        if ev.keyed and wanted:
-            ch.timer.start(self._timeout_ms)
+            self._fail(ev.device, ev.error)
+        elif ev.keyed and wanted:
+            if not ch.view.transmitting and not ch.key_up.isActive():
+                delay = self.settings.radio(ev.device).key_up_delay_ms
+                if delay > 0:
+                    ch.key_up.start(delay)
+                else:
+                    self._keyed_up(ev.device)
+                    return
         elif not ev.keyed:
-            ch.timer.stop()
+            self._stop_timers(ch)
+            ch.view = replace(ch.view, key_pending=False, transmitting=False, tx_deadline_t=None, tot_warning=False)
         self._publish()
 
     def on_input(self, ev: InputChanged) -> None:
         if ev.device in self._ptt_inputs:
             self.ptt(ev.device, ev.pressed)
 
+    def on_emergency(self, ev: EmergencyDeclared) -> None:
+        ch = self._channels.get(ev.device)
+        if ch is None:
+            self._events.log("emergency", channel=ev.device, source=ev.source,
+                             detail=f"unit {ev.unit_id or 'unknown'} on a channel this position does not have")
+            return
+        ch.view = replace(ch.view, emergency=True, emergency_unit=ev.unit_id or ch.view.emergency_unit,
+                          emergency_wall=time.time(), unit_id=ev.unit_id or ch.view.unit_id)
+        self._last_active = ev.device
+        self._events.log("emergency", channel=ev.device, source=ev.source or ev.device,
+                         detail=f"unit {ev.unit_id}" if ev.unit_id else "unit unknown")
+        self._update_alarm()
+        self._publish()
+
     def on_link(self, ev: LinkChanged) -> None:
-        if ev.device in self._ptt_inputs and ev.state is not LinkState.UP and ev.device in self._holders:
-            self._release(ev.device, f"input lost: {ev.detail}")
+        if ev.state is not LinkState.UP and ev.device not in self._channels:
+            self._release_source(ev.device, f"input lost: {ev.detail}")
         ch = self._channels.get(ev.device)
         if ch is None:
             return
@@ -192,92 +388,291 @@ class ConsoleService(QObject):
             # A radio we cannot reach is not transmitting as far as anyone can tell; make sure.
             if ch.driver is not None:
                 ch.driver.key(False)
-            ch.timer.stop()
-            view = replace(view, transmitting=False, key_pending=False, receiving=False)
+            self._stop_timers(ch)
+            self._drop_from_holds(ev.device)
+            view = replace(view, transmitting=False, key_pending=False, receiving=False, tx_deadline_t=None,
+                           tot_warning=False, latched=False, alert="")
         ch.view = view
         self._publish()
 
     def on_fault(self, ev: DeviceFault) -> None:
         ch = self._channels.get(ev.device)
         if ch is None:
-            if ev.device in self._holders:
-                self._release(ev.device, f"input fault: {ev.message}")
+            self._release_source(ev.device, f"input fault: {ev.message}")
+            self._publish()
             return
         if ch.driver is not None:
             ch.driver.key(False)
-        self._drop_from_holders(ev.device)
-        ch.timer.stop()
+        self._drop_from_holds(ev.device)
+        self._stop_timers(ch)
         ch.view = replace(ch.view, transmitting=False, key_pending=False, link=LinkState.FAULT.value,
-                          link_detail=ev.message)
+                          link_detail=ev.message, tx_deadline_t=None, tot_warning=False, latched=False, alert="")
         self._publish()
 
     # -- state ----------------------------------------------------------------------------------
     def snapshot(self) -> ConsoleSnapshot:
-        return ConsoleSnapshot(tuple(ch.view for ch in self._channels.values()), tuple(self._holders), self._seq)
+        groups = self._patches.groups()
+        sources = tuple(dict.fromkeys(h.source for h in self._holds.values()))
+        return ConsoleSnapshot(tuple(ch.view for ch in self._channels.values()), sources, self._seq,
+                               patches=tuple(g.members for g in groups), patch_ids=tuple(g.id for g in groups),
+                               last_active=self._last_active, latching=tuple(sorted(self.settings.latching)))
 
     def keyed_channels(self) -> list[str]:
         return [cid for cid, ch in self._channels.items() if ch.view.transmitting or ch.view.key_pending]
+
+    def holder_of(self, channel_id: str) -> str:
+        """The source holding the channel keyed ("" when none)."""
+        key = self._owner.get(channel_id)
+        return self._holds[key].source if key else ""
 
     def _publish(self) -> None:
         self._seq += 1
         self.changed.emit(self.snapshot())
 
-    def _is_held(self, channel_id: str) -> bool:
-        return any(channel_id in targets for targets in self._holders.values())
+    def _set_view(self, channel_id: str, **change: object) -> None:
+        ch = self._channels[channel_id]
+        ch.view = replace(ch.view, **change)
 
-    def _press(self, source: str) -> None:
-        if source in self._holders:
+    # -- holding and keying ---------------------------------------------------------------------
+    def _rank(self, source: str) -> int:
+        klass = self.settings.source_class(source)
+        order = self.settings.priority
+        return order.index(klass) if klass in order else len(order)
+
+    def _ptt(self, key: str, source: str, targets: tuple[str, ...], pressed: bool, override: bool,
+             nothing: str) -> None:
+        latching = self.settings.source_class(source) in self.settings.latching
+        if not pressed:
+            if key in self._holds and not self._holds[key].latched:
+                self._release(key, "released")
+                self._publish()
+            return
+        if key in self._holds:
+            if self._holds[key].latched:
+                self._release(key, "latch released")
+                self._publish()
             return  # a switch bounce or a repeated key: already holding
         if self._shut_down:
             self._events.log("ptt.refused", source=source, detail="console shutting down")
             return
-        targets = tuple(cid for cid, ch in self._channels.items() if ch.view.selected)
         if not targets:
-            self._events.log("ptt.refused", source=source, detail="no channel selected")
+            self._events.log("ptt.refused", source=source, detail=nothing)
             return
-        self._holders[source] = targets
-        for cid in targets:
-            ch = self._channels[cid]
-            if ch.driver is None or ch.view.link == LinkState.FAULT.value:
-                reason = ch.view.link_detail or "radio driver not available"
-                ch.view = replace(ch.view, failed_to_key=reason)
-                self._events.log("ptt.failed", channel=cid, source=source, detail=reason)
-                continue
-            if ch.view.transmitting or ch.view.key_pending:
-                continue  # already keyed by another source
-            ch.view = replace(ch.view, key_pending=True, tx_source=source, failed_to_key="")
-            ch.driver.key(True)
-            self._events.log("ptt.key", channel=cid, source=source)
+        self._acquire(key, source, self._rank(source), targets, override=override, latched=latching)
         self._publish()
 
-    def _release(self, source: str, reason: str) -> None:
-        targets = self._holders.pop(source, ())
-        for cid in targets:
-            if self._is_held(cid):
-                continue  # another source still holds this channel
-            self._unkey(cid, source, reason)
-        if targets:
-            self._publish()
+    def _acquire(self, key: str, source: str, rank: int, wanted: tuple[str, ...], *, override: bool,
+                 latched: bool = False) -> tuple[str, ...]:
+        """Give ``key`` whichever of ``wanted`` it may have and key them; returns those it got."""
+        granted: list[str] = []
+        for cid in wanted:
+            owner_key = self._owner.get(cid)
+            if owner_key == key:
+                granted.append(cid)
+                continue
+            if owner_key is not None:
+                owner = self._holds[owner_key]
+                if owner.rank <= rank:
+                    if rank != PATCH_RANK:  # a patch waits quietly for the operator to let go
+                        self._events.log("ptt.refused", channel=cid, source=source, detail=f"held by {owner.source}")
+                    continue
+                self._take_from(owner_key, cid)
+                self._events.log("ptt.takeover", channel=cid, source=source, detail=f"from {owner.source}")
+                self._owner[cid] = key
+                self._set_view(cid, tx_source=source, latched=latched, alert="")
+                granted.append(cid)
+                continue
+            if self._may_key(cid, source, override, quiet=rank == PATCH_RANK):
+                self._owner[cid] = key
+                self._key(cid, source, latched)
+                granted.append(cid)
+        if granted:
+            hold = self._holds.get(key)
+            if hold is None:
+                self._holds[key] = _Hold(key, source, rank, tuple(granted), latched)
+            else:
+                hold.targets = tuple(dict.fromkeys(hold.targets + tuple(granted)))
+        return tuple(granted)
+
+    def _may_key(self, cid: str, source: str, override: bool, *, quiet: bool) -> bool:
+        ch = self._channels[cid]
+        if ch.driver is None or ch.view.link == LinkState.FAULT.value:
+            reason = ch.view.link_detail or "radio driver not available"
+            ch.view = replace(ch.view, failed_to_key=reason)
+            self._events.log("ptt.failed", channel=cid, source=source, detail=reason)
+            return False
+        if ch.view.receiving and self.settings.radio(cid).busy_lockout:
+            if quiet:
+                return False
+            now = time.monotonic()
+            refused_at = self._busy_refused.pop(cid, None)
+            again = refused_at is not None and now - refused_at <= self.settings.lockout_override_s
+            if override or again:
+                how = "override" if override else f"pressed again within {self.settings.lockout_override_s:g} s"
+                self._events.log("ptt.override", channel=cid, source=source, detail=f"busy channel keyed: {how}")
+                return True
+            self._busy_refused[cid] = now
+            reason = f"busy: receiving (press again within {self.settings.lockout_override_s:g} s to override)"
+            ch.view = replace(ch.view, failed_to_key=reason)
+            self._events.log("ptt.refused", channel=cid, source=source, detail="busy channel lockout")
+            return False
+        return True
+
+    def _key(self, cid: str, source: str, latched: bool) -> None:
+        ch = self._channels[cid]
+        if ch.view.transmitting or ch.view.key_pending:
+            ch.view = replace(ch.view, tx_source=source, latched=latched)
+            return
+        ch.view = replace(ch.view, key_pending=True, tx_source=source, failed_to_key="", latched=latched)
+        ch.confirm.start(int(self.settings.key_confirm_s * 1000))
+        ch.driver.key(True)
+        self._events.log("ptt.key", channel=cid, source=source, detail="latched" if latched else "")
+
+    def _keyed_up(self, cid: str) -> None:
+        """The radio confirmed and its key-up delay is over: the channel is on the air."""
+        ch = self._channels[cid]
+        if cid not in self._owner:
+            return
+        tot_ms = int(self.settings.tot_s * 1000)
+        ch.tot.start(tot_ms)
+        warn_ms = tot_ms - int(self.settings.tot_warning_s * 1000)
+        if self.settings.tot_warning_s > 0:
+            ch.warning.start(max(0, warn_ms))
+        ch.view = replace(ch.view, key_pending=False, transmitting=True, failed_to_key="",
+                          tx_deadline_t=time.monotonic() + self.settings.tot_s, tot_warning=False)
+        if self.settings.radio(cid).talk_permit and self._play_tone is not None:
+            self._play_tone("talk_permit", (cid,))
+        self._check_alert(self._owner[cid])
+        self._publish()
+
+    def _release(self, key: str, reason: str) -> None:
+        hold = self._holds.pop(key, None)
+        self._alerts.pop(key, None)
+        if hold is None:
+            return
+        for cid in hold.targets:
+            if self._owner.get(cid) == key:
+                del self._owner[cid]
+                self._unkey(cid, hold.source, reason)
+
+    def _release_source(self, source: str, reason: str) -> None:
+        """Everything one source holds (its PTT, instant transmits, talk back): an input lost or faulted."""
+        for key in [k for k, h in self._holds.items() if h.source == source]:
+            self._release(key, reason)
+
+    def _take_from(self, key: str, cid: str) -> None:
+        hold = self._holds[key]
+        hold.targets = tuple(t for t in hold.targets if t != cid)
+        del self._owner[cid]
+        if not hold.targets:
+            del self._holds[key]
+            self._alerts.pop(key, None)
+
+    def _drop_from_holds(self, cid: str) -> None:
+        key = self._owner.get(cid)
+        if key is not None:
+            self._take_from(key, cid)
+            if key in self._alerts:
+                self._check_alert(key)
 
     def _unkey(self, channel_id: str, source: str, reason: str) -> None:
         ch = self._channels[channel_id]
         if ch.driver is not None:
             ch.driver.key(False)
-        ch.timer.stop()
+        self._stop_timers(ch)
         if ch.view.transmitting or ch.view.key_pending:
             self._events.log("ptt.unkey", channel=channel_id, source=source, detail=reason)
-        ch.view = replace(ch.view, key_pending=False, transmitting=False, tx_source="")
+        ch.view = replace(ch.view, key_pending=False, transmitting=False, tx_source="", tx_deadline_t=None,
+                          tot_warning=False, latched=False, alert="")
 
-    def _drop_from_holders(self, channel_id: str) -> None:
-        for source, targets in list(self._holders.items()):
-            if channel_id in targets:
-                rest = tuple(t for t in targets if t != channel_id)
-                if rest:
-                    self._holders[source] = rest
-                else:
-                    del self._holders[source]
+    @staticmethod
+    def _stop_timers(ch: _Channel) -> None:
+        for timer in (ch.tot, ch.warning, ch.confirm, ch.key_up):
+            timer.stop()
 
-    def _time_out(self, channel_id: str) -> None:
-        self._drop_from_holders(channel_id)
-        self._unkey(channel_id, "console", f"time-out after {self._timeout_ms / 1000:.0f} s")
+    def _fail(self, cid: str, reason: str) -> None:
+        """The channel did not key: mark it, let go of it, make sure the radio is unkeyed."""
+        self._drop_from_holds(cid)
+        ch = self._channels[cid]
+        if ch.driver is not None:
+            ch.driver.key(False)
+        self._stop_timers(ch)
+        ch.view = replace(ch.view, key_pending=False, transmitting=False, failed_to_key=reason, tx_source="",
+                          tx_deadline_t=None, tot_warning=False, latched=False, alert="")
+
+    def _confirm_timed_out(self, cid: str) -> None:
+        reason = f"radio did not confirm the key within {self.settings.key_confirm_s:g} s"
+        self._events.log("ptt.failed", channel=cid, source=self.holder_of(cid), detail=reason)
+        self._fail(cid, reason)
         self._publish()
+
+    def _tot_warning(self, cid: str) -> None:
+        ch = self._channels[cid]
+        if ch.view.transmitting:
+            ch.view = replace(ch.view, tot_warning=True)
+            self._events.log("ptt.tot_warning", channel=cid, source="console",
+                             detail=f"time-out in {self.settings.tot_warning_s:g} s")
+            self._publish()
+
+    def _time_out(self, cid: str) -> None:
+        self._drop_from_holds(cid)
+        self._unkey(cid, "console", f"time-out after {self.settings.tot_s:g} s")
+        self._publish()
+
+    # -- alerts, patches, emergencies -------------------------------------------------------------
+    def _check_alert(self, key: str) -> None:
+        """Start an alert's tone once every channel it still holds is on the air."""
+        alert = self._alerts.get(key)
+        hold = self._holds.get(key)
+        if alert is None or alert.voice is not None:
+            return
+        if hold is None:
+            self._alerts.pop(key, None)
+            return
+        if not all(self._channels[c].view.transmitting for c in hold.targets):
+            return
+        voice = self._play_tone(alert.kind, hold.targets) if self._play_tone is not None else None
+        if voice is None:
+            self._release(key, f"alert {alert.kind}: no tone could be played")
+            return
+        alert.voice = voice
+
+    def _repatch(self, group_id: str) -> None:
+        """Key the members the group's VOX wants keyed now, unkey the rest; re-arm the hang timer."""
+        key = f"patch:{group_id}"
+        group = self._patches.get(group_id)
+        now = time.monotonic()
+        carriers = {cid for cid, ch in self._channels.items() if ch.view.receiving}
+        wanted = self._patches.to_key(group, carriers, now) if group is not None and not self._shut_down else ()
+        for cid, ch in self._channels.items():
+            in_group = group is not None and cid in group.members
+            if in_group and ch.view.patch_group != group_id:
+                ch.view = replace(ch.view, patch_group=group_id)
+            elif not in_group and ch.view.patch_group == group_id:
+                ch.view = replace(ch.view, patch_group="")
+        hold = self._holds.get(key)
+        for cid in hold.targets if hold is not None else ():
+            if cid not in wanted and self._owner.get(cid) == key:
+                self._take_from(key, cid)
+                reason = "patch hang time over" if group is not None else "unpatched"
+                self._unkey(cid, key, reason)
+        if wanted:
+            self._acquire(key, key, PATCH_RANK, wanted, override=False)
+        timer = self._patch_timers.get(group_id)
+        if group is not None and not carriers & set(group.members) and now < group.hang_until:
+            if timer is None:
+                timer = self._patch_timers[group_id] = self._timer(lambda g=group_id: self._hang_over(g))
+            timer.start(max(1, int((group.hang_until - now) * 1000) + 1))
+        elif timer is not None:
+            timer.stop()
+
+    def _hang_over(self, group_id: str) -> None:
+        self._repatch(group_id)
+        self._publish()
+
+    def _update_alarm(self) -> None:
+        on = any(ch.view.emergency for ch in self._channels.values())
+        if on != self._alarm_on:
+            self._alarm_on = on
+            self._events.log("emergency.alarm", source="console", detail="on" if on else "off")
+            self.alarm.emit(on)

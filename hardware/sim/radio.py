@@ -1,7 +1,8 @@
 """A simulated radio: scripted receive bursts (carrier + audio) and a transmitter that can be keyed.
 
 Bursts arrive at random (a Poisson process at ``bursts_per_minute``), each with a random length and,
-when ``unit_ids`` are given, the ID of the unit talking. The radio is half-duplex like a real one:
+when ``unit_ids`` are given, the ID of the unit talking. With ``emergencies_per_hour`` a unit now and
+then presses its emergency button (also a Poisson process; ``inject_emergency`` does it at once). The radio is half-duplex like a real one:
 while keyed it hears nothing, and a burst that is due waits until it is unkeyed. Key requests are
 served on the radio's own thread after a small random delay, as a real interface would answer.
 """
@@ -14,7 +15,9 @@ import time
 
 import numpy as np
 
-from hardware.events import CarrierChanged, EventSink, KeyStateChanged, LinkChanged, LinkState, now
+from hardware.events import (
+    CarrierChanged, EmergencyDeclared, EventSink, KeyStateChanged, LinkChanged, LinkState, now,
+)
 from hardware.sim.speech import SpeechLikeSource
 from hardware.worker import DriverThread
 
@@ -32,12 +35,14 @@ class SimulatedRadio(DriverThread):
         jitter_ms: float = 3.0,
         unit_ids: tuple[str, ...] | list[str] = (),
         samplerate: int = 8000,
+        emergencies_per_hour: float = 0.0,
     ) -> None:
         super().__init__(device_id, sink)
         self.bursts_per_minute = bursts_per_minute
         self.burst_seconds = burst_seconds
         self.jitter_s = jitter_ms / 1000.0
         self.unit_ids = tuple(unit_ids)
+        self.emergencies_per_hour = emergencies_per_hour
         self._rng = random.Random(seed)
         self._keyed = threading.Event()  # read by any thread; written by key() and the radio thread
         # Every key request gets a number; an unkey bumps it so a key-up still queued is void.
@@ -80,14 +85,22 @@ class SimulatedRadio(DriverThread):
         """Start a receive burst now (tests, technician demos)."""
         self.post(self._burst, seconds, unit_id)
 
+    def inject_emergency(self, unit_id: str = "") -> None:
+        """A unit presses its emergency button now (tests, demos)."""
+        self.post(self._emergency, unit_id)
+
     # -- the radio's thread -------------------------------------------------------------------
     def run_loop(self) -> None:
         self.emit(LinkChanged(self.device_id, LinkState.UP, "simulated"))
         while not self.stopping:
             gap = self._next_gap()
-            self.run_commands_until(time.monotonic() + gap)
+            emergency_gap = self._next_emergency_gap()
+            self.run_commands_until(time.monotonic() + min(gap, emergency_gap))
             if self.stopping:
                 break
+            if emergency_gap < gap:
+                self._emergency(self._rng.choice(self.unit_ids) if self.unit_ids else "")
+                continue
             if self.bursts_per_minute > 0:
                 low, high = self.burst_seconds
                 unit = self._rng.choice(self.unit_ids) if self.unit_ids else None
@@ -101,6 +114,14 @@ class SimulatedRadio(DriverThread):
         if self.bursts_per_minute <= 0:
             return 3600.0
         return self._rng.expovariate(self.bursts_per_minute / 60.0)
+
+    def _next_emergency_gap(self) -> float:
+        if self.emergencies_per_hour <= 0:
+            return float("inf")
+        return self._rng.expovariate(self.emergencies_per_hour / 3600.0)
+
+    def _emergency(self, unit_id: str) -> None:
+        self.emit(EmergencyDeclared(self.device_id, unit_id, now(), "sim"))
 
     def _burst(self, seconds: float, unit_id: str | None) -> None:
         # Half duplex: wait out our own transmission before the channel can be heard.
