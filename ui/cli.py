@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.bench_audio_soak import add_audio_soak_parser  # argparse only; Qt and the soak load on use
 
     add_audio_soak_parser(bench_sub)
+    from ui.bench_ptt import add_ptt_bench_parser  # argparse only; the position loads on use
+
+    add_ptt_bench_parser(bench_sub)
 
     from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
 
@@ -205,6 +208,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ui.bench_audio_soak import audio_soak_command
 
         return audio_soak_command(args)
+    if args.bench_command == "ptt":
+        from ui.bench_ptt import ptt_bench
+
+        return ptt_bench(args)
     return EXIT_USAGE
 
 
