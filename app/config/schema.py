@@ -171,6 +171,15 @@ class Audio(_Strict):
 # --- radios --------------------------------------------------------------------------------------
 
 
+class Vox(_Strict):
+    """Software carrier for a radio with no COR line: its receive level opens and closes the channel."""
+
+    enabled: bool = False
+    threshold_dbfs: Annotated[float, Field(ge=-90, le=0)] = -40.0  # RMS of the rx_input
+    attack_ms: Annotated[float, Field(ge=0, le=2000)] = 30.0  # above the threshold this long opens
+    hang_ms: Annotated[float, Field(ge=0, le=10000)] = 800.0  # below it this long closes
+
+
 class _RadioBase(_Strict):
     id: DeviceId
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=24)]
@@ -187,6 +196,14 @@ class _RadioBase(_Strict):
     talk_permit: bool = False
     key_up_delay_ms: Annotated[int, Field(ge=0, le=3000)] = 0
     busy_lockout: bool = False
+    # Carrier from the receive audio (app/audio/vox.py); it replaces any carrier the driver reports.
+    vox: Vox = Field(default_factory=Vox)
+
+    @model_validator(mode="after")
+    def _vox_hears_something(self) -> "_RadioBase":
+        if self.vox.enabled and not self.rx_input:
+            raise ValueError("vox.enabled needs an rx_input: the carrier comes from the receive audio")
+        return self
 
 
 class SimRadio(_RadioBase):
@@ -247,9 +264,60 @@ Radio = Annotated[Union[SimRadio, SerialRadio, HamlibRadio, ToneRemoteRadio], Fi
 # --- inputs (PTT sources and the like) -----------------------------------------------------------
 
 
+# What an input's control does: a plain action, or "<verb>:<radio id>" (app/console/input_map.py acts on them).
+INPUT_ACTIONS = ("ptt", "headset-ptt", "talk-back", "monitor", "jackbox", "alert1", "alert2", "alert3")
+RADIO_ACTION_VERBS = ("select", "itx", "volume", "monitor", "alert1", "alert2", "alert3")
+_ACTION_FORMS = ("ptt, headset-ptt, talk-back, jackbox, monitor[:<radio id>], select:<radio id>, "
+                 "itx:<radio id> (instant transmit), volume:<radio id> (a MIDI fader), alert1|alert2|alert3[:<radio id>]")
+
+
+def _check_action(value: str) -> str:
+    verb, colon, radio = value.partition(":")
+    if not colon and verb in INPUT_ACTIONS:
+        return value
+    if colon and verb in RADIO_ACTION_VERBS:
+        if not _ID_RE.fullmatch(radio):
+            raise ValueError(f"action {value!r}: {radio!r} is not a radio id")
+        return value
+    if not colon and verb in RADIO_ACTION_VERBS:
+        raise ValueError(f"action {value!r} needs a radio: '{verb}:<radio id>'")
+    raise ValueError(f"unknown action {value!r}: expected {_ACTION_FORMS}")
+
+
+def action_radio(action: str) -> str:
+    """The radio id an action names ("" for plain actions)."""
+    return action.partition(":")[2]
+
+
+def _check_evdev_key(value: str) -> str:
+    from hardware.inputs.evdev_codes import key_code  # the kernel's key table (pure constants)
+
+    key_code(value)
+    return value.strip().upper()
+
+
+InputAction = Annotated[str, AfterValidator(_check_action)]
+EvdevKeyName = Annotated[str, AfterValidator(_check_evdev_key)]
+
+
 class _InputBase(_Strict):
     id: DeviceId
-    action: Literal["ptt", "headset-ptt", "monitor", "jackbox"] = "ptt"
+    # What the input does (one of _ACTION_FORMS); MIDI surfaces and keypads with several controls give
+    # each control its own action in a list instead (midi: bindings, evdev: keys).
+    action: InputAction = "ptt"
+
+    def bound_actions(self) -> list[tuple[str, str]]:
+        """(field, action) for everything this input can do, for cross-checks and routing."""
+        return [("action", self.action)]
+
+    def _has_fader(self) -> bool:
+        return False
+
+    @model_validator(mode="after")
+    def _volume_needs_a_fader(self) -> "_InputBase":
+        if self.action.startswith("volume:") and not self._has_fader():
+            raise ValueError(f"action {self.action!r} needs a fader: a MIDI 'cc' control")
+        return self
 
 
 class SimInput(_InputBase):
@@ -274,24 +342,109 @@ class SerialLineInput(_InputBase):
     debounce_ms: Annotated[float, Field(ge=0, le=1000)] = 10.0
 
 
-class MidiInput(_InputBase):
-    kind: Literal["midi"]
-    port: NonEmptyStr  # substring of the MIDI port name
+class MidiBinding(_Strict):
+    """One control of a MIDI surface: a note (pressed while on) or a CC (>= 64 pressed, or a fader)."""
+
     note: MidiNumber | None = None
     cc: MidiNumber | None = None
     channel: Annotated[int, Field(ge=1, le=16)] | None = None  # None = any channel
+    action: InputAction
+    # What the control's LED shows; "auto": selected for select:, transmit for ptt/itx:/talk-back/alerts,
+    # receive for monitor.
+    led: Literal["auto", "selected", "receive", "transmit", "none"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_control(self) -> "MidiBinding":
+        if (self.note is None) == (self.cc is None):
+            raise ValueError("set exactly one of 'note' or 'cc'")
+        if self.action.startswith("volume:") and self.cc is None:
+            raise ValueError(f"action {self.action!r} needs a fader: use 'cc', not 'note'")
+        return self
+
+    def control_key(self) -> tuple[str, int, int | None]:
+        return ("note", self.note, self.channel) if self.note is not None else ("cc", self.cc, self.channel)
+
+
+class MidiInput(_InputBase):
+    kind: Literal["midi"]
+    port: NonEmptyStr  # substring of the MIDI port name (its output port of the same name drives LEDs)
+    api: Literal["auto", "alsa", "jack", "coremidi", "winmm"] = "auto"  # rtmidi API; "auto" = the platform's
+    # One control: note or cc (+ channel) with the input's action ...
+    note: MidiNumber | None = None
+    cc: MidiNumber | None = None
+    channel: Annotated[int, Field(ge=1, le=16)] | None = None  # None = any channel
+    # ... or a control surface: many controls, each with its own action.
+    bindings: list[MidiBinding] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _note_xor_cc(self) -> "MidiInput":
-        if (self.note is None) == (self.cc is None):
-            raise ValueError("set exactly one of 'note' or 'cc'")
+        if self.bindings:
+            mixed = [name for name in ("note", "cc", "channel", "action") if name in self.model_fields_set]
+            if mixed:
+                raise ValueError(f"with 'bindings', set {', '.join(repr(m) for m in mixed)} in each binding instead")
+            seen: dict[tuple[str, int, int | None], int] = {}
+            for j, binding in enumerate(self.bindings):
+                key = binding.control_key()
+                if key in seen:
+                    raise ValueError(f"bindings[{j}] repeats bindings[{seen[key]}] ({key[0]} {key[1]})")
+                seen[key] = j
+        elif (self.note is None) == (self.cc is None):
+            raise ValueError("set exactly one of 'note' or 'cc'")  # (or list controls in 'bindings')
         return self
+
+    def _has_fader(self) -> bool:
+        return self.cc is not None
+
+    def all_bindings(self) -> list[MidiBinding]:
+        """The bindings, the one-control form included."""
+        if self.bindings:
+            return list(self.bindings)
+        return [MidiBinding(note=self.note, cc=self.cc, channel=self.channel, action=self.action)]
+
+    def bound_actions(self) -> list[tuple[str, str]]:
+        if self.bindings:
+            return [(f"bindings[{j}].action", b.action) for j, b in enumerate(self.bindings)]
+        return [("action", self.action)]
+
+
+class EvdevKey(_Strict):
+    key: EvdevKeyName  # e.g. "KEY_F13", "BTN_0" (hardware/inputs/evdev_codes.py) or the code as a number
+    action: InputAction
+
+    @field_validator("action")
+    @classmethod
+    def _no_fader(cls, value: str) -> str:
+        if value.startswith("volume:"):
+            raise ValueError(f"action {value!r} needs a fader: a MIDI 'cc' control")
+        return value
 
 
 class EvdevInput(_InputBase):
     kind: Literal["evdev"]
     device: NonEmptyStr  # /dev/input path or name substring
-    key: NonEmptyStr = "KEY_F13"
+    key: EvdevKeyName = "KEY_F13"  # one key with the input's action ...
+    keys: list[EvdevKey] = Field(default_factory=list)  # ... or several, each with its own action
+
+    @model_validator(mode="after")
+    def _key_or_keys(self) -> "EvdevInput":
+        if self.keys:
+            mixed = [name for name in ("key", "action") if name in self.model_fields_set]
+            if mixed:
+                raise ValueError(f"with 'keys', set {', '.join(repr(m) for m in mixed)} in each entry instead")
+            seen: dict[str, int] = {}
+            for j, entry in enumerate(self.keys):
+                if entry.key in seen:
+                    raise ValueError(f"keys[{j}] repeats keys[{seen[entry.key]}] ({entry.key})")
+                seen[entry.key] = j
+        return self
+
+    def all_keys(self) -> list[EvdevKey]:
+        return list(self.keys) if self.keys else [EvdevKey(key=self.key, action=self.action)]
+
+    def bound_actions(self) -> list[tuple[str, str]]:
+        if self.keys:
+            return [(f"keys[{j}].action", k.action) for j, k in enumerate(self.keys)]
+        return [("action", self.action)]
 
 
 class KeyboardInput(_InputBase):
@@ -513,12 +666,25 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Profile":
-        problems = self._duplicate_id_problems() + self._audio_channel_problems()
+        problems = self._duplicate_id_problems() + self._audio_channel_problems() + self._input_action_problems()
         if problems:
             # One error carrying every problem: the loader reports each at its own field.
             summary = "; ".join(f"{field}: {message}" for field, message in problems)
             raise PydanticCustomError("profile_conflict", "{summary}", {"summary": summary, "problems": problems})
         return self
+
+    def _input_action_problems(self) -> list[tuple[str, str]]:
+        """Every radio an input's action names (select:fire, itx:fire...) is a radio of this profile."""
+        radios = {radio.id for radio in self.radios}
+        known = ", ".join(sorted(radios)) or "none defined"
+        problems: list[tuple[str, str]] = []
+        for i, source in enumerate(self.inputs):
+            for where, action in source.bound_actions():
+                radio = action_radio(action)
+                if radio and radio not in radios:
+                    problems.append((f"inputs[{i}].{where}",
+                                     f"{action!r} names radio {radio!r}, which is not in [[radios]] (known: {known})"))
+        return problems
 
     def _duplicate_id_problems(self) -> list[tuple[str, str]]:
         owners: dict[str, str] = {}  # id -> field that first used it
