@@ -61,7 +61,9 @@ class PttBar(QWidget):
             set_plain(self.target_label, ", ".join(view.name or view.id for view in selected))
         else:
             set_plain(self.target_label, "No channel selected — click a channel tile")
-        if any(view.transmitting for view in selected) or "console" in snapshot.ptt_sources:
+        if any(view.latched and view.tx_source == "console" for view in snapshot.channels):
+            state, text = "tx", "▲ LATCHED · PRESS TO STOP"
+        elif any(view.transmitting for view in selected) or "console" in snapshot.ptt_sources:
             state, text = "tx", "▲ TRANSMITTING"
         elif any(view.key_pending for view in selected):
             state, text = "pending", "△ KEYING…"
@@ -70,7 +72,9 @@ class PttBar(QWidget):
         else:
             state, text = "none", "PUSH TO TALK"
         self.button.setText(text)
-        set_style_state(self.button, "state", state)
+        self.button.setToolTip("Press to transmit, press again to stop (latching)" if "console" in snapshot.latching
+                               else f"Hold to transmit on the selected channels (or hold {KEYBOARD_PTT_KEY_NAME})")
+        set_style_state(self.button, "state", state)  # follows the operator's own press: rare
         set_style_state(self.target_label, "state", "none" if not selected else "ready")
 
     def release(self) -> None:

@@ -1,5 +1,6 @@
-"""The Dispatcher role: channel tiles, selection and push-to-talk; receive meters, recall and mute on
-each tile, and the headset's output level in the header."""
+"""The Dispatcher role: channel tiles, selection and push-to-talk; receive meters, recall, mute,
+monitor, instant transmit and emergency acknowledgement on each tile; alerts, talk back and patches
+in the action bar; the headset's output level in the header."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.snapshots import AudioSnapshot, ConsoleSnapshot
+from ui.dispatcher.action_bar import ActionBar, next_patch_id
 from ui.dispatcher.channel_grid import ChannelGrid
 from ui.dispatcher.ptt_bar import PttBar
 from ui.widgets.level_meter import LevelMeter
@@ -56,7 +58,7 @@ class DispatcherView(QWidget):
         self.title_label: QLabel = plain_label("CHANNELS", object_name="viewTitle")
         self.summary_label: QLabel = plain_label(object_name="viewSummary")
         self.help_label: QLabel = plain_label(
-            "Click selects · Ctrl+click adds to multi-select", object_name="viewHint"
+            "Click selects · Ctrl+click (or Ctrl+Space) adds to multi-select", object_name="viewHint"
         )
         title_row = QHBoxLayout()
         title_row.addWidget(self.title_label)
@@ -73,6 +75,10 @@ class DispatcherView(QWidget):
         self.grid.tile_clicked.connect(self._on_tile_clicked)
         self.grid.recall_requested.connect(lambda channel_id: self._position.replay_last(channel_id))
         self.grid.mute_requested.connect(lambda channel_id, muted: self._position.set_mute(channel_id, muted))
+        self.grid.monitor_requested.connect(lambda channel_id, on: self._position.monitor(channel_id, on))
+        self.grid.instant_requested.connect(
+            lambda channel_id, held: self._position.instant_transmit(channel_id, "console", held))
+        self.grid.ack_requested.connect(lambda channel_id: self._position.acknowledge_emergency(channel_id))
         scroll = QScrollArea(self)
         scroll.setObjectName("channelScroll")
         scroll.setWidgetResizable(True)
@@ -82,12 +88,18 @@ class DispatcherView(QWidget):
 
         self.ptt_bar = PttBar(self)
         self.ptt_bar.held.connect(self._on_ptt_held)
+        self.actions = ActionBar(self)
+        self.actions.alert.connect(lambda kind: self._position.send_alert(kind, self._selected()))
+        self.actions.talk_back.connect(lambda held: self._position.talk_back("console", held))
+        self.actions.patch.connect(self._patch_selected)
+        self.actions.unpatch.connect(self._unpatch_selected)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 16)
         layout.setSpacing(12)
         layout.addLayout(title_row)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.actions)
         layout.addWidget(self.ptt_bar)
 
         position.console_changed.connect(self.render)
@@ -101,8 +113,9 @@ class DispatcherView(QWidget):
 
     def render(self, snapshot: ConsoleSnapshot) -> None:
         self.snapshot = snapshot
-        self.grid.render(snapshot.channels)
+        self.grid.render(snapshot)
         self.ptt_bar.render(snapshot)
+        self.actions.render(snapshot)
         channels = snapshot.channels
         busy = sum(1 for view in channels if view.receiving or view.transmitting)
         down = sum(1 for view in channels if view.link in ("down", "fault"))
@@ -111,6 +124,9 @@ class DispatcherView(QWidget):
             parts.append(f"{busy} active")
         if down:
             parts.append(f"{down} link down")
+        emergencies = sum(1 for view in channels if view.emergency)
+        if emergencies:
+            parts.append(f"⚠ {emergencies} EMERGENCY")
         set_plain(self.summary_label, " · ".join(parts))
 
     def render_audio(self, snapshot: AudioSnapshot) -> None:
@@ -121,3 +137,16 @@ class DispatcherView(QWidget):
 
     def _on_ptt_held(self, held: bool) -> None:
         self._position.ptt("console", held)
+
+    def _selected(self) -> tuple[str, ...]:
+        return tuple(view.id for view in self.snapshot.channels if view.selected)
+
+    def _patch_selected(self) -> None:
+        selected = self._selected()
+        if len(selected) >= 2:
+            self._position.patch(next_patch_id(self.snapshot), selected)
+
+    def _unpatch_selected(self) -> None:
+        groups = {view.patch_group for view in self.snapshot.channels if view.selected and view.patch_group}
+        for group in sorted(groups):
+            self._position.unpatch(group)
