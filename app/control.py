@@ -13,12 +13,14 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.audio.service import AudioService
 from app.calls.service import CallsService
+from app.console.input_map import InputMap
 from app.console.service import ConsoleService
 from app.eventlog import EventLog
 from app.status import StatusService
 from hardware.events import (
     BytesReceived,
     CarrierChanged,
+    ControlValue,
     DeviceEvent,
     DeviceFault,
     EmergencyDeclared,
@@ -51,6 +53,7 @@ class ControlHub(QObject):
         events: EventLog,
         *,
         audio: AudioService | None = None,
+        input_map: InputMap | None = None,
         ali_device: str = "",
         heartbeat_timeout_s: float = 90.0,
         parent: QObject | None = None,
@@ -61,6 +64,11 @@ class ControlHub(QObject):
         self.status = status
         self.events = events
         self.audio = audio
+        # Inputs act through their bindings (ptt, select:<radio>, volume faders, LEDs); without a map
+        # every input keys PTT by its id and jackbox inputs go to the audio service as before.
+        self.input_map = input_map
+        if input_map is not None:
+            console.changed.connect(self._on_console_for_inputs)
         self.ali_device = ali_device
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._ali_up_since: float | None = None
@@ -104,9 +112,15 @@ class ControlHub(QObject):
                 self.audio.on_carrier(ev)
         elif isinstance(ev, InputChanged):
             self.events.log("input", channel="", source=ev.device, detail=f"{ev.control} {'down' if ev.pressed else 'up'}")
-            self.console.on_input(ev)
-            if self.audio is not None:
-                self.audio.on_input(ev)
+            if self.input_map is not None:
+                self.input_map.on_input(ev)
+            else:
+                self.console.on_input(ev)
+                if self.audio is not None:
+                    self.audio.on_input(ev)
+        elif isinstance(ev, ControlValue):
+            if self.input_map is not None:  # a fader moves often: not logged, the volume change is
+                self.input_map.on_value(ev)
         elif isinstance(ev, KeyStateChanged):
             self.console.on_key_state(ev)
         elif isinstance(ev, RingChanged):
@@ -129,9 +143,15 @@ class ControlHub(QObject):
             else:
                 self._ali_up_since = None
                 self.calls.on_link_lost()
+        if self.input_map is not None:
+            self.input_map.on_link(ev)  # a lost input lets go of what it held, before the console looks
         self.console.on_link(ev)
         if self.audio is not None:
             self.audio.on_link(ev)
+
+    @Slot(object)
+    def _on_console_for_inputs(self, snapshot: object) -> None:
+        self.input_map.on_console(snapshot)  # type: ignore[union-attr, arg-type]
 
     def _check_heartbeat(self) -> None:
         """No frame (heartbeat or spill) within the timeout marks an open link as down."""

@@ -63,6 +63,20 @@ def build_input(cfg: Any, sink: EventSink) -> Built:
         from hardware.sim.footswitch import SimulatedFootswitch
 
         built.driver = SimulatedFootswitch(cfg.id, sink, presses=[tuple(p) for p in cfg.presses], seed=cfg.seed)
+    elif cfg.kind == "midi":
+        from hardware.inputs.midi import MidiInput, bindings_from
+
+        controls = [(*b.control_key(), b.action.startswith("volume:")) for b in cfg.all_bindings()]
+        built.driver = MidiInput(cfg.id, sink, port=cfg.port, bindings=bindings_from(controls), api=cfg.api)
+    elif cfg.kind == "evdev":
+        import sys
+
+        if not sys.platform.startswith("linux"):
+            built.problem = "evdev inputs need Linux; use a MIDI or serial-line footswitch here"
+        else:
+            from hardware.inputs.evdev import EvdevInput
+
+            built.driver = EvdevInput(cfg.id, sink, device=cfg.device, keys=[k.key for k in cfg.all_keys()])
     elif cfg.kind == "keyboard":
         built.problem = ""  # the GUI is the device; nothing to drive
     else:

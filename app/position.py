@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
+from app.console.input_map import InputMap
 from app.console.settings import console_settings
 from app.control import ControlHub, DeviceBridge
 from app.audio.endpoints import AudioMap, audio_map
@@ -256,7 +257,9 @@ class Position(QObject):
         for index, line in enumerate(self._directory_report):
             events.log("directory.load" if index == 0 else "directory.problem", source="directory", detail=line)
         calls = self._build_calls(events, status, ali, phone_driver)
-        hub = ControlHub(console, calls, status, events, audio=audio_service, ali_device=ali.id if ali else "",
+        input_map = InputMap.from_profile(profile.inputs, console, audio_service, {b.id: b.driver for b in inputs})
+        hub = ControlHub(console, calls, status, events, audio=audio_service, input_map=input_map,
+                         ali_device=ali.id if ali else "",
                          heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
         self._store_error.connect(hub.on_store_error)
         for obj in (bridge, events, status, console, calls, audio_service, hub):
@@ -362,7 +365,8 @@ class Position(QObject):
             amap, engine, events, options=mix_options(cfg.mix), patch_hang_s=cfg.mix.patch_hang_s,
             test_level_dbfs=cfg.test_level_dbfs, backend=cfg.backend, samplerate=cfg.samplerate,
             blocksize=cfg.blocksize, recall_problem=recall_problem, restart_after_s=cfg.restart_after_s,
-            jackbox_inputs=frozenset(i.id for i in self.profile.inputs if i.action == "jackbox"),
+            jackbox_inputs=frozenset(i.id for i in self.profile.inputs
+                                     if any(action == "jackbox" for _, action in i.bound_actions())),
             stream_info=driver.stream_info if driver is not None else None,
         )
 

@@ -65,6 +65,7 @@ class Surface:
 
     def __init__(self, name: str = PORT) -> None:
         self.name = name
+        self.closed = False
         self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "surface")
         self.out.open_virtual_port(name)
         self.leds_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "surface-leds")
@@ -93,6 +94,9 @@ class Surface:
                 self._cond.wait(remaining)
 
     def close(self) -> None:
+        if self.closed:
+            return  # rtmidi objects must not be used after delete()
+        self.closed = True
         for port in (self.out, self.leds_in):
             port.close_port()
             port.delete()
@@ -256,3 +260,70 @@ def test_control_names():
     assert control_name("cc", 7, 3) == "cc7/ch3"
     with pytest.raises(ValueError, match="unknown MIDI API 'pulse'"):
         MidiInput("x", lambda e: None, port="p", bindings=[], api="pulse")
+
+
+SURFACE_PROFILE = """
+schema_version = 1
+[position]
+name = "MIDI-1"
+[[radios]]
+id = "fire"
+name = "FIRE DISP"
+kind = "sim"
+bursts_per_minute = 0.0
+[[radios]]
+id = "ems"
+name = "EMS"
+kind = "sim"
+bursts_per_minute = 0.0
+[[inputs]]
+id = "surface"
+kind = "midi"
+port = "pedal board"
+api = "jack"
+bindings = [
+  { note = 40, action = "select:fire" },
+  { note = 41, action = "select:ems" },
+  { note = 60, action = "ptt" },
+  { cc = 7, action = "volume:ems" },
+]
+"""
+
+
+def test_a_surface_selects_keys_and_lights_through_the_position(jack_server, qtbot, tmp_path):
+    """The whole path: JACK MIDI -> driver -> control thread -> input map -> console, and LEDs back."""
+    from app.config import load_profile
+    from app.position import Position
+
+    path = tmp_path / "position.toml"
+    path.write_text(SURFACE_PROFILE)
+    surface = Surface()
+    pos = Position(load_profile(path), profile_path=str(path), data_path=tmp_path / "pos.sqlite3")
+    pos.start()
+    try:
+        def channel(cid):
+            return next(c for c in pos.console.channels if c.id == cid)
+
+        qtbot.waitUntil(lambda: any(d.id == "surface" and d.state == "up" for d in pos.status.devices), timeout=5000)
+        surface.send(0x90, 41, 100)
+        qtbot.waitUntil(lambda: channel("ems").selected and not channel("fire").selected, timeout=3000)
+        surface.wait_led([0x90, 41, 127])  # select:ems lights while ems is selected
+        surface.send(0x90, 40, 100)
+        qtbot.waitUntil(lambda: channel("fire").selected and not channel("ems").selected, timeout=3000)
+        surface.wait_led([0x80, 41, 0])
+        surface.send(0x90, 60, 100)  # PTT pedal keys the selected channel
+        qtbot.waitUntil(lambda: channel("fire").transmitting, timeout=3000)
+        surface.send(0x80, 60, 0)
+        qtbot.waitUntil(lambda: not channel("fire").transmitting, timeout=3000)
+        surface.send(0xB0, 7, 0)  # fader to the bottom: -60 dB
+        qtbot.waitUntil(lambda: channel("ems").volume_db == -60.0, timeout=3000)
+
+        surface.send(0x90, 60, 100)
+        qtbot.waitUntil(lambda: channel("fire").transmitting, timeout=3000)
+        surface.close()  # unplugged while keyed: the radio unkeys
+        qtbot.waitUntil(lambda: not channel("fire").transmitting, timeout=3000)
+        qtbot.waitUntil(lambda: any(d.id == "surface" and d.state == "down" for d in pos.status.devices),
+                        timeout=3000)
+    finally:
+        pos.stop()
+        surface.close()
