@@ -35,6 +35,8 @@ def add_audio_soak_parser(bench_sub: argparse._SubParsersAction) -> None:
                       help="run the private jackd with realtime scheduling (default --no-realtime; needs SCHED_FIFO rights)")
     soak.add_argument("--switch-interval", type=float, metavar="S",
                       help="Python's thread switch interval for the run, in seconds (diagnosis; default 0.005)")
+    soak.add_argument("--inline", action="store_true",
+                      help="run the audio callback on a thread of the console instead of its audio process (comparison)")
     soak.add_argument("--json", action="store_true")
 
 
@@ -90,7 +92,8 @@ def audio_soak_command(args: argparse.Namespace) -> int:
     settings_dir = tempfile.TemporaryDirectory(prefix="dc-audio-soak-ui-")
     settings = QSettings(str(Path(settings_dir.name) / "ui.ini"), QSettings.Format.IniFormat)
     options = SoakOptions(minutes=args.minutes, speed=args.speed, feed=not args.no_feed, realtime=args.realtime,
-                          server=args.jack_server, switch_interval_s=args.switch_interval)
+                          server=args.jack_server, switch_interval_s=args.switch_interval,
+                          process="inline" if args.inline else "separate")
     try:
         results = run_audio_soak(args.blocksize or [], options, lambda position: _SoakWindow(position, settings),
                                  progress=_progress)

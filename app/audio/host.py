@@ -19,7 +19,10 @@ Nothing here imports Qt.
 
 from __future__ import annotations
 
+import gc
 import os
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +35,9 @@ from app.audio.buffers import BufferLayout, EngineBuffers, SharedBuffers
 from app.audio.engine import Engine
 from hardware.audio.base import StreamSpec, open_backend, portaudio_jack_lost
 from hardware.events import DeviceEvent
+
+
+SWITCH_INTERVAL_S = 0.0002
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ def main(config: HostConfig, commands: Connection, reports: Connection) -> None:
     """The audio process's entry point."""
     from hardware.audio.supervisor import AudioSupervisor
 
+    # Ctrl-C in a terminal reaches the whole process group; the console decides when audio stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     shared = SharedBuffers.attach(config.layout, config.shm_name)
     n_in, n_out = config.layout.n_in, config.layout.n_out
     engine = Engine(n_in, n_out, config.spec.blocksize, config.spec.samplerate, buffers=shared.buffers,
@@ -110,6 +118,12 @@ def main(config: HostConfig, commands: Connection, reports: Connection) -> None:
         _end(shared, 3)
         return
     supervisor = AudioSupervisor(backend, config.spec, callback, report, device_id=config.device_id)
+    # The callback waits for the GIL whenever another thread here holds it, up to the switch interval
+    # (5 ms by default, longer than a block): ask holders to let go sooner. And keep the collector
+    # from walking everything made at start-up each time it runs.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    gc.collect()
+    gc.freeze()
     supervisor.start()
     try:
         while True:

@@ -114,6 +114,7 @@ class SoakOptions:
     realtime: bool = False  # run the private jackd with realtime scheduling
     server: str = ""  # a running JACK server to use instead of starting one
     switch_interval_s: float | None = None  # sys.setswitchinterval for the run (diagnosis)
+    process: str = "separate"  # where the callback runs: the audio process, or "inline" in the console
 
 
 @dataclass
@@ -210,17 +211,36 @@ def clock_figures(clock: CallbackClock, first: int, last: int, period_us: float)
     }
 
 
-def thread_cpu_seconds() -> dict[int, float]:
-    """CPU seconds (user + system) of each thread of this process, by native id; {} off Linux."""
+class SharedClock:
+    """The audio process's block timings (app/audio/host.py ``TimedCallback`` into the engine's shared
+    arrays), read like a ``CallbackClock``. perf_counter_ns is CLOCK_MONOTONIC, one clock for both."""
+
+    def __init__(self, buffers: Any) -> None:
+        self.starts, self.spans, self.flags = buffers.clock_starts, buffers.clock_spans, buffers.clock_flags
+        self.capacity = self.starts.shape[0]
+        self._state = buffers.clock_state
+
+    @property
+    def count(self) -> int:
+        return int(self._state[0])
+
+    @property
+    def thread_id(self) -> int:
+        return int(self._state[1])
+
+
+def thread_cpu_seconds(pid: int | str = "self") -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of a process (this one by default), by native id;
+    {} off Linux or when the process has gone."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     found: dict[int, float] = {}
     try:
-        tids = os.listdir("/proc/self/task")
+        tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return found
     for tid in tids:
         try:
-            with open(f"/proc/self/task/{tid}/stat") as stat:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the thread ended
@@ -333,12 +353,13 @@ def _console_inputs(server: str, before: set[str]) -> list[str]:
 
 
 # -- the console ------------------------------------------------------------------------------------------
-def soak_profile(blocksize: int, speed: float) -> Profile:
+def soak_profile(blocksize: int, speed: float, process: str = "separate") -> Profile:
     """The demo, sped up, on PortAudio's JACK device at this block size. It never restarts itself:
     a lost server ends the run instead (reported as stopped early)."""
     demo = sped_up(load_demo_profile(), speed)
     audio = demo.audio.model_copy(update={"backend": "sounddevice", "device": DEVICE, "blocksize": blocksize,
-                                          "latency": "low", "samplerate": SAMPLERATE, "restart_after_s": 0.0})
+                                          "latency": "low", "samplerate": SAMPLERATE, "restart_after_s": 0.0,
+                                          "process": process})
     return demo.model_copy(update={"audio": audio})
 
 
@@ -418,11 +439,15 @@ class _Mark:
     machine: list[int]  # /proc/stat's cpu line (ticks: user nice system idle iowait irq softirq steal...)
 
     @classmethod
-    def take(cls, position: Position, clock: CallbackClock, window: SoakWindow) -> _Mark:
+    def take(cls, position: Position, clock: CallbackClock | SharedClock, window: SoakWindow,
+             audio_pid: int = 0) -> _Mark:
         assert position.engine is not None
         times = os.times()
+        threads = thread_cpu_seconds()
+        if audio_pid:
+            threads.update(thread_cpu_seconds(audio_pid))
         return cls(time.perf_counter_ns(), position.engine.counters.copy(), clock.count, window.repaint_counts(),
-                   times.user + times.system, thread_cpu_seconds(), os.getloadavg()[0], machine_ticks())
+                   times.user + times.system, threads, os.getloadavg()[0], machine_ticks())
 
 
 class _Run:
@@ -439,8 +464,8 @@ class _Run:
         self.position: Position | None = None
         self.operator: _Operator | None = None
         self.window: SoakWindow | None = None
-        self.clock: CallbackClock | None = None
-        self.supervisor: Any = None
+        self.clock: CallbackClock | SharedClock | None = None
+        self.audio: Any = None  # the console's sound device driver
         self.timers: list[QTimer] = []
         self.views: list[tuple[str, int]] = []  # (view, perf_counter_ns when shown)
 
@@ -449,18 +474,23 @@ class _Run:
         if self.options.feed:
             self.feed = _Feed(self.name)
         ports_before = set(jack_server.list_ports(self.name))
-        position = self.position = Position(soak_profile(self.blocksize, self.options.speed), demo=True,
-                                            data_path=Path(self.folder.name) / "soak.sqlite3")
+        profile = soak_profile(self.blocksize, self.options.speed, self.options.process)
+        position = self.position = Position(profile, demo=True, data_path=Path(self.folder.name) / "soak.sqlite3")
+        capacity = int((self.seconds + SETTLE_S + UP_TIMEOUT_S + 30) * SAMPLERATE / self.blocksize) + 1000
+        position.audio_clock_blocks = capacity  # the audio process times every block (measurement only)
         self.operator = _Operator(position)
         self.window = self.make_window(position)
         self.window.show_dispatcher()
         position.start()
-        supervisor = self.supervisor = getattr(position.driver("audio"), "supervisor", None)
-        if position.engine is None or supervisor is None:
+        audio = self.audio = position.driver("audio")
+        if position.engine is None or audio is None:
             raise SetupError(f"the console built no sound device: {position.audio.detail or 'unknown reason'}")
-        capacity = int((self.seconds + SETTLE_S + UP_TIMEOUT_S + 30) * SAMPLERATE / self.blocksize) + 1000
-        self.clock = CallbackClock(supervisor._callback, capacity)  # measurement only
-        supervisor._callback = self.clock  # read once a block, so swapping it is safe
+        supervisor = getattr(audio, "supervisor", None)
+        if supervisor is None:
+            self.clock = SharedClock(position.engine.buffers)
+        else:  # inline: wrap the callback in this process
+            self.clock = CallbackClock(supervisor._callback, capacity)
+            supervisor._callback = self.clock  # read once a block, so swapping it is safe
         if not _wait_until(lambda: position.audio.state == "up", UP_TIMEOUT_S):
             raise SetupError(f"the console's sound device did not come up on JACK server {self.name} within "
                              f"{UP_TIMEOUT_S:g} s: {position.audio.detail or position.audio.state}")
@@ -479,14 +509,14 @@ class _Run:
             sys.setswitchinterval(self.options.switch_interval_s)
         try:
             log_offset = self.server.log_size() if self.server is not None else 0
-            start = _Mark.take(self.position, self.clock, self.window)
+            start = _Mark.take(self.position, self.clock, self.window, self._audio_pid())
             self._show(VIEW_PLAN[0][0])
             self._every(250, lambda: self._follow_view_plan(start.ns))
             self._every(60_000, lambda: self._report(start))
             ran = _run_loop(self.seconds)
             for timer in self.timers:
                 timer.stop()
-            end = _Mark.take(self.position, self.clock, self.window)
+            end = _Mark.take(self.position, self.clock, self.window, self._audio_pid())
         finally:
             sys.setswitchinterval(old_interval)
         return self._result(start, end, ran, log_offset)
@@ -503,6 +533,9 @@ class _Run:
         if self.feed is not None:
             self.feed.stop()
         self.folder.cleanup()
+
+    def _audio_pid(self) -> int:
+        return int(getattr(self.audio, "pid", 0) or 0)
 
     # -- during the run ---------------------------------------------------------------------------------
     def _every(self, ms: int, action: Callable[[], None]) -> None:
@@ -543,6 +576,8 @@ class _Run:
         underflows = int(delta[OUTPUT_UNDERFLOWS] + delta[INPUT_UNDERFLOWS])
         passed = None if target is None else bool(not stopped_early and delta[BLOCKS] > 0 and underflows <= target)
         names = {os.getpid(): "gui", self.clock.thread_id: "audio-callback"}
+        if self._audio_pid():
+            names[self._audio_pid()] = "audio-process"
         names.update(_qt_thread_ids(end.threads, "control"))
         result = SoakResult(
             blocksize=self.blocksize, minutes=round(ran / 60.0, 2), blocks=int(delta[BLOCKS]),
@@ -558,7 +593,7 @@ class _Run:
             cpu_percent=round(100.0 * (end.cpu - start.cpu) / max(ran, 1e-9), 1),
             cpu_steal_percent=steal_percent(start.machine, end.machine),
             thread_cpu_percent=thread_shares(start.threads, end.threads, ran, names),
-            load_average=(round(start.load, 2), round(end.load, 2)), audio_restarts=self.supervisor.restarts,
+            load_average=(round(start.load, 2), round(end.load, 2)), audio_restarts=self.audio.stream_info()[2],
             stopped_early=stopped_early,
         )
         for key, value in clock_figures(self.clock, start.block_index, end.block_index, self.period_us).items():
