@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.console.patches import PatchGroups
 from app.console.settings import ConsoleSettings
@@ -106,6 +106,7 @@ class ConsoleService(QObject):
             link = "unknown" if driver is not None else LinkState.FAULT.value
             volume_db, pan = levels.get(radio_id, (0.0, 0.0))
             view = ChannelView(radio_id, name, kind, link=link, volume_db=volume_db, pan=pan)
+            timers[3].setTimerType(Qt.TimerType.PreciseTimer)  # the key-up delay is never cut short
             self._channels[radio_id] = _Channel(view, driver, *timers)
         self._holds: dict[str, _Hold] = {}
         self._owner: dict[str, str] = {}  # channel id -> key of the hold that has it

@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import sqlite3  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import pytest  # noqa: E402
@@ -261,9 +262,9 @@ def test_latching_press_toggles_and_the_time_out_still_fires(make_rig, qtbot):
 
     rig.console.ptt("console", True)
     rig.console.ptt("console", False)
-    qtbot.waitUntil(lambda: rig.view("police").tot_warning, timeout=2000)
-    assert keyed(rig, "police")
-    qtbot.waitUntil(lambda: idle(rig, "police"), timeout=2000)
+    qtbot.waitUntil(lambda: idle(rig, "police") and rig.kinds("ptt.tot_warning") != [], timeout=2000)
+    warned, timed_out = rig.kinds("ptt.tot_warning")[-1], rig.kinds("ptt.unkey")[-1]
+    assert 0.1 <= timed_out.wall - warned.wall < 0.4  # the warning came tot_warning_s before
     assert rig.kinds("ptt.unkey")[-1].detail == "time-out after 0.4 s"
     assert rig.kinds("ptt.tot_warning")[-1].channel == "police"
     rig.console.ptt("console", True)  # the latch went with the time-out: this press keys afresh
@@ -318,12 +319,14 @@ def test_busy_lockout_explicit_override_and_window_expiry(make_rig, qtbot):
 
 def test_key_up_delay_then_talk_permit(make_rig, qtbot):
     rig = make_rig(settings(radios={"fire": RadioKeying(talk_permit=True, key_up_delay_ms=150)}))
+    shown: list[float] = []  # when the channel first showed keyed
+    rig.console.changed.connect(lambda snap: shown.append(time.time()) if not shown and any(
+        v.id == "fire" and v.transmitting for v in snap.channels) else None)
     rig.console.select_channel("fire")
     rig.console.ptt("console", True)
-    qtbot.waitUntil(lambda: rig.radios["fire"].keyed)
-    assert rig.view("fire").key_pending and not rig.view("fire").transmitting  # radio up, delay running
     assert rig.tones == []
     qtbot.waitUntil(lambda: rig.view("fire").transmitting)
+    assert shown[0] - rig.kinds("ptt.key")[-1].wall >= 0.15  # not before the key-up delay
     assert rig.tones == [("talk_permit", ("fire",))]
     rig.console.ptt("console", False)
     qtbot.waitUntil(lambda: idle(rig, "fire"))
@@ -340,10 +343,11 @@ def test_patch_repeats_carrier_with_hang_time(make_rig, qtbot):
     rig.radios["fire"].inject_burst(0.2, "E7")
     qtbot.waitUntil(lambda: keyed(rig, "ems") and keyed(rig, "police"))
     assert rig.view("ems").tx_source == "patch:p1" and idle(rig, "fire")
-    qtbot.waitUntil(lambda: not rig.view("fire").receiving)
-    assert keyed(rig, "ems")  # held for the hang time
     qtbot.waitUntil(lambda: idle(rig, "ems") and idle(rig, "police"), timeout=2000)
-    assert rig.kinds("ptt.unkey")[-1].detail == "patch hang time over"
+    rx_end = next(e for e in rig.logged if e.kind == "rx.end" and e.channel == "fire")
+    unkey = next(e for e in rig.logged if e.kind == "ptt.unkey" and e.channel == "ems")
+    assert unkey.detail == "patch hang time over"
+    assert unkey.wall - rx_end.wall >= 0.29  # held for the hang time after the carrier dropped
 
 
 def test_operator_takes_a_patched_channel_and_unpatch_unkeys(make_rig, qtbot):
