@@ -52,9 +52,31 @@ def build_radio(cfg: Any, sink: EventSink) -> Built:
             )
         except ValueError as err:  # a channel listed twice
             built.problem = str(err)
+    elif cfg.kind == "tone-remote":
+        built.problem = "a tone-remote radio keys through the sound device: built with the audio service"
+    elif cfg.kind == "serial":
+        from hardware.radio.serial_line import SerialLineRadio
+
+        built.driver = SerialLineRadio(
+            cfg.id, sink, url=cfg.url, ptt_line=cfg.ptt_line, ptt_active_high=cfg.ptt_active_high,
+            carrier_line=cfg.carrier_line, carrier_active_high=cfg.carrier_active_high, debounce_ms=cfg.debounce_ms,
+        )
     else:
         built.problem = f"no driver for radio kind '{cfg.kind}' in this version"
     return built
+
+
+def attach_tone_remote(built: Built, cfg: Any, sink: EventSink, audio: Any) -> None:
+    """Give a tone-remote radio (built by ``build_radio``) its driver, which keys through ``audio``
+    (the position's AudioService, so it is made once that exists)."""
+    from app.audio.tone_remote import ToneRemoteRadio
+
+    try:
+        built.driver = ToneRemoteRadio(cfg.id, sink, audio, function_hz=cfg.function_hz, monitor_hz=cfg.monitor_hz,
+                                       guard_hz=cfg.guard_hz, functions=cfg.functions)
+        built.problem = ""
+    except ValueError as err:  # a function tone outside the voice band, a guard tone the engine cannot send
+        built.problem = str(err)
 
 
 def build_input(cfg: Any, sink: EventSink) -> Built:
@@ -79,6 +101,11 @@ def build_input(cfg: Any, sink: EventSink) -> Built:
             built.driver = EvdevInput(cfg.id, sink, device=cfg.device, keys=[k.key for k in cfg.all_keys()])
     elif cfg.kind == "keyboard":
         built.problem = ""  # the GUI is the device; nothing to drive
+    elif cfg.kind == "serial-line":
+        from hardware.inputs.serial_line import SerialLineInput
+
+        built.driver = SerialLineInput(cfg.id, sink, url=cfg.url, line=cfg.line, active_high=cfg.active_high,
+                                       debounce_ms=cfg.debounce_ms)
     else:
         built.problem = f"no driver for input kind '{cfg.kind}' in this version"
     return built

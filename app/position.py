@@ -29,8 +29,10 @@ from app.control import ControlHub, DeviceBridge
 from app.audio.endpoints import AudioMap, audio_map
 from app.audio.engine import Engine
 from app.audio.service import AudioService, mix_options
+from app.audio.vox import VoxPoller, vox_radios, without_carrier
 from app.drivers import (
-    Built, build_audio, build_audio_process, build_input, build_phone_and_ali, build_radio, build_ring_line,
+    Built, attach_tone_remote, build_audio, build_audio_process, build_input, build_phone_and_ali, build_radio,
+    build_ring_line,
 )
 from app.dsp.recall import rate_factor
 from app.ali.layouts import LayoutError, load_layout
@@ -98,6 +100,7 @@ class Position(QObject):
         self.status = StatusSnapshot()
         self.audio = AudioSnapshot()
         self.engine: Engine | None = None  # its meter arrays are read by the GUI (see audio_levels)
+        self.vox: VoxPoller | None = None  # software carrier of radios with [radios.vox] enabled
         self.audio_clock_blocks = 0  # benchmarks: blocks the audio process times (app/audio/host.py)
         # Which device channel is which (pure; views built before start label their meters with it).
         self.audio_map: AudioMap = audio_map(
@@ -225,7 +228,9 @@ class Position(QObject):
         self._thread.setObjectName("control")
         bridge = DeviceBridge()
         profile = self.profile
-        radios = [build_radio(r, bridge.sink) for r in profile.radios]
+        # A radio with VOX gets its carrier from its receive audio, never from its driver.
+        radios = [build_radio(r, without_carrier(bridge.sink) if r.vox.enabled else bridge.sink)
+                  for r in profile.radios]
         inputs = [build_input(i, bridge.sink) for i in profile.inputs]
         phone, ali = build_phone_and_ali(profile, bridge.sink)
         ring = build_ring_line(profile.calls, bridge.sink)
@@ -239,6 +244,13 @@ class Position(QObject):
         events = EventLog(self.store)
         for note in profile.migration_notes:
             events.log("config.upgrade", source="console", detail=f"{self.info.profile_path}: {note}")
+        audio_service = self._build_audio_service(amap, engine, events, recall_problem, audio)
+        for b, r in zip(radios, profile.radios):
+            if r.kind == "tone-remote":  # keys through the audio service, so made once it exists
+                attach_tone_remote(b, r, without_carrier(bridge.sink) if r.vox.enabled else bridge.sink,
+                                   audio_service)
+        self.vox = VoxPoller(engine.input_levels, engine.counters, vox_radios(profile.radios, amap.radio_rx),
+                             bridge.sink, parent=audio_service)  # a child: it moves to the control thread too
         status = StatusService()
         status.declare("store", "Event store", "store", LinkState.UP.value, str(self.data_path))
         for b in self.built:
@@ -251,7 +263,6 @@ class Position(QObject):
                                  levels={r.id: (r.volume_db, r.pan) for r in profile.radios},
                                  settings=console_settings(profile),
                                  operator=f"{_user_name()}@{profile.position.name}")
-        audio_service = self._build_audio_service(amap, engine, events, recall_problem, audio)
         console.set_tone_player(audio_service.play_tone)  # same thread: talk-permit and alert tones
         phone_driver = phone.driver if phone is not None else None
         for index, line in enumerate(self._directory_report):
@@ -307,6 +318,8 @@ class Position(QObject):
         self._load_callbacks.connect(calls.load_callbacks)
         self._shutdown.connect(hub.shutdown)
         self._thread.started.connect(hub.start)
+        self._thread.started.connect(self.vox.start)
+        self._thread.finished.connect(self.vox.stop)  # emitted on the control thread, where its timer runs
         self.console, self.calls, self.status = console.snapshot(), calls.snapshot(), status.snapshot()
         self.audio = audio_service.snapshot()
 

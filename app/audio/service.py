@@ -24,6 +24,7 @@ from app.audio.engine import Engine
 from app.audio.voices import ClipVoice, ToneVoice
 from app.dsp.mixplan import ChannelState, HangTimer, MixOptions, MixPlan, MixState, PhoneState, compute_plan
 from app.dsp.recall import upsample
+from app.dsp.trc import keying_sequence
 from app.dsp.mixplan import db_to_gain
 from app.calls.directory import dial_string
 from app.dsp.tones import (
@@ -279,6 +280,17 @@ class AudioService(QObject):
         else:
             self.engine.unkey_trc(output)
         return True
+
+    def send_tone_remote_function(self, radio_id: str, function_hz: float) -> int | None:
+        """A function command on a tone-remote line: guard + function tone with no guard tone held, so
+        the base station changes channel or opens its monitor without keying. The voice id, or None
+        when the radio has no tone-remote line."""
+        output = self.amap.trc_outputs.get(radio_id)
+        if output is None:
+            return None
+        voice = ToneVoice(keying_sequence(function_hz, test_level_dbfs=self._test_level_dbfs), self._samplerate,
+                          max_block=self._frames)
+        return self.engine.play(voice, {**self._sidetone_routes(), output: 1.0})
 
     def tone_remote_ready(self, radio_id: str) -> bool:
         """The keying tones have gone out: voice now passes to the base station."""
