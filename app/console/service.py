@@ -143,7 +143,8 @@ class ConsoleService(QObject):
             if selected != ch.view.selected:
                 ch.view = replace(ch.view, selected=selected)
         picked = [cid for cid, ch in self._channels.items() if ch.view.selected]
-        self._events.log("select", channel=",".join(picked), detail="exclusive" if exclusive else "multi")
+        self._events.log("select", channel=",".join(picked), source="console",
+                         detail=f"{channel_id} {'only' if exclusive else 'toggled'}")
         self._publish()
 
     @Slot(str, bool)
@@ -204,7 +205,7 @@ class ConsoleService(QObject):
         ch.view = view
         detail = ", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
                            for key, value in change.items())
-        self._events.log("channel.level", channel=channel_id, detail=detail)
+        self._events.log("channel.level", channel=channel_id, source="console", detail=detail)
         self._publish()
 
     @Slot(str, object)
