@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QTimer
 
 from app.audio.endpoints import audio_map
 from app.audio.engine import Engine
@@ -23,7 +24,6 @@ from app.audio.tone_remote import ToneRemoteRadio
 from app.config import load_profile
 from app.config.schema import Mix
 from app.control import DeviceBridge
-from PySide6.QtCore import QTimer
 from app.dsp.measure import peak_frequency, tone_level_dbfs
 from app.dsp.trc import FUNCTION_S, GUARD_HZ, HLGT_S
 from app.eventlog import EventLog
@@ -379,7 +379,6 @@ def test_position_vox_carrier_follows_the_simulated_radios_audio(qtbot, position
     qtbot.waitUntil(lambda: channel(position, "fire").receiving, timeout=3000)
     qtbot.waitUntil(lambda: not fire.carrier, timeout=3000)  # the burst ends: its audio stops
     silent_at = time.monotonic()
-    assert channel(position, "fire").receiving or time.monotonic() - silent_at < 0.3
     qtbot.waitUntil(lambda: not channel(position, "fire").receiving, timeout=3000)
     assert time.monotonic() - silent_at < 0.3 + 0.5  # the hang, then closed on silence
     assert float(position.audio_levels()[0][1, FIRE_RX]) < -100
