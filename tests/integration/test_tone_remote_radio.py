@@ -383,3 +383,67 @@ def test_position_vox_carrier_follows_the_simulated_radios_audio(qtbot, position
     assert time.monotonic() - silent_at < 0.3 + 0.5  # the hang, then closed on silence
     assert float(position.audio_levels()[0][1, FIRE_RX]) < -100
     assert not channel(position, "base").receiving  # the tone-remote line's receive stayed silent
+
+
+# ---- on JACK, with the sound device in its own audio process ----------------------------------------
+
+JACK_PROFILE = """
+schema_version = 1
+[position]
+name = "TRC-JACK"
+[audio]
+backend = "sounddevice"
+device = "system"
+blocksize = 128
+latency = "low"
+test_level_dbfs = -10.0
+process = "separate"
+[audio.channels]
+headset_left = 1
+headset_right = 2
+headset_mic = 1
+base_tx = 3
+[[radios]]
+id = "base"
+name = "BASE"
+kind = "tone-remote"
+tx_output = "base_tx"
+"""
+
+
+def test_jack_audio_process_keys_after_the_tones_and_a_wedged_server_unkeys(qtbot, tmp_path, jack_server,
+                                                                             monkeypatch):
+    from hardware.audio.base import open_backend
+    from tests.integration.test_audio_failsafe import let_go_of_jack
+
+    open_backend("sounddevice").rescan()  # PortAudio reads JACK_DEFAULT_SERVER when it initialises
+    path = tmp_path / "position.toml"
+    path.write_text(JACK_PROFILE)
+    pos = Position(load_profile(path), profile_path=str(path), data_path=tmp_path / "pos.sqlite3")
+    try:
+        pos.start()
+        qtbot.waitUntil(lambda: pos.audio.state == "up", timeout=8000)
+        qtbot.waitUntil(lambda: channel(pos, "base").link == "up", timeout=2000)
+        pos.select_channel("base", True)
+        qtbot.waitUntil(lambda: channel(pos, "base").selected, timeout=2000)
+        t0 = time.monotonic()
+        pos.ptt("console", True)
+        qtbot.waitUntil(lambda: channel(pos, "base").key_pending, timeout=2000)
+        qtbot.waitUntil(lambda: channel(pos, "base").transmitting, timeout=3000)
+        took = time.monotonic() - t0
+        print(f"\nJACK, audio process: PTT to transmitting {took * 1000:.1f} ms")
+        assert took >= KEYING_S - BLOCK_S
+        # The meters come back from the audio process through shared memory: LLGT alone (silent capture).
+        qtbot.waitUntil(lambda: abs(out_peak(pos, BASE_TX) - (TEST_LEVEL - 24)) < 0.1, timeout=2000)
+
+        jack_server.pause()  # the sound server wedges: the line is dead, so the channel must not stay keyed
+        qtbot.waitUntil(lambda: pos.audio.alarm != "", timeout=5000)
+        qtbot.waitUntil(lambda: not channel(pos, "base").transmitting and not pos.driver("base").keyed,
+                        timeout=2000)
+        qtbot.waitUntil(lambda: channel(pos, "base").link == "down", timeout=2000)
+        jack_server.resume()
+        qtbot.waitUntil(lambda: pos.audio.state == "up" and channel(pos, "base").link == "up", timeout=15000)
+        pos.ptt("console", False)
+    finally:
+        pos.stop()
+        let_go_of_jack(jack_server, monkeypatch)
