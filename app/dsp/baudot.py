@@ -127,7 +127,7 @@ def encode_baudot_codes(codes: list[int], *, samplerate: int, baud: float = BAUD
     bits.append((1, trail_s * baud))
     values = np.array([v for v, _ in bits], dtype=np.int8)
     ends = np.cumsum([length for _, length in bits]) * samplerate / baud  # bit end, in samples
-    total = int(math.ceil(ends[-1]))
+    total = math.ceil(ends[-1])
     which = np.searchsorted(ends, np.arange(total) + 0.5, side="right")  # bit holding each sample's centre
     which = np.minimum(which, len(values) - 1)
     freq = np.where(values[which] == 1, MARK_HZ, SPACE_HZ)
@@ -167,13 +167,13 @@ class TtyDecoder:
         self.on_char = on_char
         self.on_carrier = on_carrier
         self._bit = samplerate / baud  # samples per bit (float)
-        self._win = int(round(self._bit))  # matched-filter window, one bit
-        self._dec = max(1, int(round(samplerate / POINTS_PER_S)))
+        self._win = round(self._bit)  # matched-filter window, one bit
+        self._dec = max(1, round(samplerate / POINTS_PER_S))
         self._chunk = self._dec * CHUNK_POINTS
         self._mark = _ToneTable(mark_hz, samplerate)
         self._space = _ToneTable(space_hz, samplerate)
         self._min_energy = self._win * 0.5 * 10.0 ** (MIN_LEVEL_DBFS / 10.0)
-        self._hold_points = int(round(CARRIER_HOLD_S * samplerate / self._dec))
+        self._hold_points = round(CARRIER_HOLD_S * samplerate / self._dec)
         self._pending = np.zeros(0, dtype=np.float64)  # input not yet a whole chunk
         self._n = 0  # stream samples processed into points
         # History: the last window of mixed/squared samples, so windows span chunk boundaries.
@@ -290,7 +290,7 @@ class TtyDecoder:
 
     def _interp(self, points: np.ndarray, index: float) -> float:
         j = index - self._base
-        lo = int(math.floor(j))
+        lo = math.floor(j)
         frac = j - lo
         return float(points[lo] * (1.0 - frac) + points[lo + 1] * frac)
 
@@ -299,7 +299,7 @@ class TtyDecoder:
         bit_points = self._bit / self._dec
         half_win = self._win / 2.0 / self._dec
         have = self._base + len(self._balance)
-        span = int(math.ceil(7.75 * bit_points)) + 3  # from the edge to the stop bit's window end
+        span = math.ceil(7.75 * bit_points) + 3  # from the edge to the stop bit's window end
         while True:
             start = max(self._hunt, self._base + 1)
             stop = have - span
@@ -349,7 +349,7 @@ class TtyDecoder:
         if best is None:
             return None
         _, at, values = best
-        lo, hi = int(at) - self._base, int(math.ceil(at + 7 * bit_points)) - self._base
+        lo, hi = int(at) - self._base, math.ceil(at + 7 * bit_points) - self._base
         if float(np.mean(self._share[max(0, lo):hi + 1])) < FRAME_SHARE:
             return None
         return at, sum(1 << i for i, v in enumerate(values[1:6]) if v > 0.0)

@@ -26,7 +26,7 @@ def test_minimodem_decodes_our_encoder(tmp_path, rate):
     path = tmp_path / "ours.wav"
     write_wav(path, encode_tty(TEXT, samplerate=rate), rate)
     out = subprocess.run([minimodem, "--rx", "tdd", "-q", "-f", str(path)], capture_output=True, text=True,
-                         timeout=60)
+                         check=True, timeout=60)
     assert out.stdout.strip() == TEXT, out.stderr
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.dsp.baudot import (FIGS, LTRS, BaudotError, TtyDecoder, baudot_codes, encode_baudot_codes, encode_tty)
+from app.dsp.baudot import (
+    FIGS,
+    LTRS,
+    BaudotError,
+    TtyDecoder,
+    baudot_codes,
+    encode_baudot_codes,
+    encode_tty,
+)
 from hardware.sim.speech import SpeechLikeSource
 
 RATES = (8000, 16000, 22050, 44100, 48000)
