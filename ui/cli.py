@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.tone_cli import add_tone_parser  # argparse only; the DSP loads on use
 
     add_tone_parser(sub)
+    from ui.signal_cli import add_signal_parsers  # argparse only; the codecs load on use
+
+    add_signal_parsers(sub)
     from ui.diag_cli import add_diag_parser  # argparse only; the measurements load on use
 
     add_diag_parser(sub, _profile_options(after_subcommand=True))
@@ -116,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         from ui.tone_cli import tone_command
 
         return tone_command(args)
+    if args.command in ("decode", "encode"):
+        from ui.signal_cli import decode_command, encode_command
+
+        return decode_command(args) if args.command == "decode" else encode_command(args)
     if args.command == "diag":
         from ui.diag_cli import diag_command
 
