@@ -155,7 +155,7 @@ class Rfc2217Peer:
         self.refuse()
         self.port.close()
 
-    def __enter__(self) -> "Rfc2217Peer":
+    def __enter__(self) -> Rfc2217Peer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +170,7 @@ class Rfc2217Peer:
                 continue
             try:
                 client, _ = listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self._session(client)
 

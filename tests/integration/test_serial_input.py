@@ -15,7 +15,7 @@ import pytest
 
 from app.config import load_profile
 from app.drivers import build_input
-from hardware.events import InputChanged, LinkChanged, LinkState
+from hardware.events import InputChanged, LinkState
 from hardware.inputs.serial_line import SerialLineInput
 from hardware.serial.ports import open_port
 from tests.integration.test_serial_radio import Recorder, is_link
@@ -144,12 +144,12 @@ def _edge_to_callback(peer_or_port, set_level, rec: Recorder, samples: int) -> l
     rec.listener = on_event
     out = []
     pause = threading.Event()
-    for i in range(samples):
+    for i in range(1, samples + 1):
         pause.wait(0.002 + (i % 7) * 0.0013)  # edges at varied phases of the 4 ms polling
-        t_edge = set_level(i % 2 == 0)
+        t_edge = set_level(i % 2 == 1)
         with lock:
-            assert lock.wait_for(lambda: count[0] > i, 2.0), f"edge {i} not reported"
-            out.append((arrived[i + 1] - t_edge) * 1e6)
+            assert lock.wait_for(lambda n=i: count[0] >= n, 2.0), f"edge {i} not reported"
+            out.append((arrived[i] - t_edge) * 1e6)
     return out
 
 
@@ -237,7 +237,7 @@ def test_position_keys_a_serial_radio_from_a_serial_footswitch(qtbot, tmp_path):
     pos.start()
     radio, pedal = pos.driver("fire"), pos.driver("pedal")
     try:
-        channel = lambda: next(c for c in pos.console.channels if c.id == "fire")  # noqa: E731
+        channel = lambda: next(c for c in pos.console.channels if c.id == "fire")
         qtbot.waitUntil(lambda: channel().link == "up" and pedal.port is not None, timeout=5000)
         pos.select_channel("fire", True)
         pedal.port.rts = True  # pedal down

@@ -9,6 +9,7 @@ Waits are on events and conditions, never sleeps.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pty
 import termios
@@ -191,7 +192,7 @@ def test_key_from_many_threads_never_blocks_and_ends_as_last_asked(radios):
     wait_until(lambda: not radio.keyed and radio.port is not None and radio.port.rts is False)
     assert max(slowest) < 0.05, f"key() blocked for {max(slowest) * 1000:.1f} ms"
     keys = [e.keyed for e in rec.events if isinstance(e, KeyStateChanged)]
-    assert all(a != b for a, b in zip(keys, keys[1:])), "every report is a change of what is set"
+    assert all(a != b for a, b in itertools.pairwise(keys)), "every report is a change of what is set"
 
 
 def test_lost_port_while_keyed_reports_unkeyed_then_down_and_reconnects():
@@ -458,7 +459,7 @@ def test_position_keys_a_serial_radio_through_ptt(qtbot, tmp_path):
     pos.start()
     driver = pos.driver("fire")
     try:
-        channel = lambda: next(c for c in pos.console.channels if c.id == "fire")  # noqa: E731
+        channel = lambda: next(c for c in pos.console.channels if c.id == "fire")
         qtbot.waitUntil(lambda: channel().link == "up", timeout=5000)
         port = driver.port
         assert port.rts is False
