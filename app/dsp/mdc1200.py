@@ -13,8 +13,9 @@ Decoder, in three stages:
    (the carrier phase), and it turns half a circle during each 1800 Hz bit.
 2. Sync search, vectorised: r[m] * conj(r[m-8]) is +|c|^2 for a 1200 Hz bit and -|c|^2 for 1800 Hz
    whatever the carrier phase; its correlation with the sync word's pattern (43 bits including the
-   last leader bits), normalised by its magnitude, peaks near 1 at the end of a sync word. Noise
-   scores about 0.15, a steady tone 0.07.
+   last leader bits), divided by sqrt(43 * sum of squared magnitudes), peaks near 1 at the end of a
+   sync word at constant amplitude. Over 30 s, white and speech-like noise peaked at 0.49, a steady
+   tone scores 0.07, a frame at 0 dB SNR (8 kHz) at least 0.58; candidates need 0.5.
 3. Per candidate (rare, so plain Python): sample r at each bit end for a few bit rates (the rate seen
    from the carrier's drift first, then nominal, then a grid to +-3 %), track the carrier phase from
    r**2 (which the data cannot flip), take soft bits, de-interleave, soft Viterbi (64 states, start
@@ -262,7 +263,7 @@ def encode_mdc1200(op: int, arg: int, unit: int | str, *, samplerate: int, extra
     changed = bits ^ np.concatenate([[0], bits[:-1]])
     # Phase at the start of each bit: +2 pi per 1200 Hz bit, +3 pi per 1800 Hz bit (in units of pi).
     half_turns = np.concatenate([[0], np.cumsum(2 + changed)])
-    n = int(math.ceil(len(bits) * samplerate / BIT_RATE))
+    n = math.ceil(len(bits) * samplerate / BIT_RATE)
     t_bits = np.arange(n, dtype=np.float64) * (BIT_RATE / samplerate)  # time in bits
     k = np.minimum(t_bits.astype(np.int64), len(bits) - 1)
     freq = np.where(changed[k] == 1, HIGH_HZ, LOW_HZ)
