@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.bench_ptt import add_ptt_bench_parser  # argparse only; the position loads on use
 
     add_ptt_bench_parser(bench_sub)
+    from ui.bench_signaling import add_signaling_bench_parser  # argparse only; the codecs load on use
+
+    add_signaling_bench_parser(bench_sub)
 
     from ui.ali_cli import add_ali_parser  # argparse only; the parser itself loads on use
 
@@ -219,6 +222,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ui.bench_ptt import ptt_bench
 
         return ptt_bench(args)
+    if args.bench_command == "signaling":
+        from ui.bench_signaling import signaling_bench
+
+        return signaling_bench(args)
     return EXIT_USAGE
 
 

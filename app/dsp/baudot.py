@@ -298,6 +298,7 @@ class TtyDecoder:
         """Hunt start edges from ``self._hunt`` while a whole frame fits in the points held."""
         bit_points = self._bit / self._dec
         half_win = self._win / 2.0 / self._dec
+        half_bit = round(bit_points / 2)
         have = self._base + len(self._balance)
         span = math.ceil(7.75 * bit_points) + 3  # from the edge to the stop bit's window end
         while True:
@@ -308,9 +309,11 @@ class TtyDecoder:
             if start >= stop:
                 return
             seg = self._balance[start - 1 - self._base:stop - self._base]
-            # Any mark-to-space crossing; the carrier share is judged over the whole frame (at the crossing
-            # itself the window straddles both tones and the share dips).
-            crossings = np.flatnonzero((seg[:-1] >= 0.0) & (seg[1:] < 0.0))
+            # Mark-to-space crossings whose window half a bit later (inside the start bit) holds tone; at the
+            # crossing itself the window straddles both tones and the share dips. Noise crosses zero
+            # all the time: this keeps it out of the per-frame checks.
+            inside = self._share[start - self._base + half_bit:stop - self._base + half_bit]
+            crossings = np.flatnonzero((seg[:-1] >= 0.0) & (seg[1:] < 0.0) & (inside > CARRIER_SHARE))
             if not crossings.size:
                 self._hunt = stop
                 return
