@@ -107,6 +107,21 @@ class EmergencyDeclared:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalDecoded:
+    """Signaling decoded from a receive input (MDC1200 unit ID, a page, TTY text), by the DSP worker.
+
+    ``value`` is what the decoder reports (app/dsp/signal_event.py): a digit string, a tone pair, text,
+    or for MDC1200 a dict ``{"op", "arg", "unit", "meaning"}``. ``device`` is the radio id, or "phone".
+    """
+
+    device: str
+    kind: str  # "mdc1200", "dtmf", "qc2", "zvei1", "ccir", "eea", "eia", "tty"
+    value: object
+    extra: dict = field(default_factory=dict)
+    t: float = field(default_factory=now)
+
+
+@dataclass(frozen=True, slots=True)
 class ControlValue:
     """A continuous control moved (a MIDI fader or knob): ``value`` 0..1 across its travel."""
 
@@ -118,6 +133,6 @@ class ControlValue:
 
 DeviceEvent = Union[
     LinkChanged, CarrierChanged, InputChanged, KeyStateChanged, BytesReceived, RingChanged, DeviceFault,
-    EmergencyDeclared, ControlValue,
+    EmergencyDeclared, ControlValue, SignalDecoded,
 ]
 EventSink = Callable[[DeviceEvent], None]

@@ -78,6 +78,8 @@ NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 PositiveHz = Annotated[float, Field(gt=0)]
 FloatPair = Annotated[tuple[float, float], BeforeValidator(_list_to_tuple)]
 MidiNumber = Annotated[int, Field(ge=0, le=127)]
+# Signaling decoders a radio's receive audio can run (app/dsp/signaling.py KINDS but TTY, which is the phone's).
+DecoderKind = Literal["mdc1200", "dtmf", "qc2", "zvei1", "ccir", "eea", "eia"]
 
 
 class _Strict(BaseModel):
@@ -198,11 +200,17 @@ class _RadioBase(_Strict):
     busy_lockout: bool = False
     # Carrier from the receive audio (app/audio/vox.py); it replaces any carrier the driver reports.
     vox: Vox = Field(default_factory=Vox)
+    # Signaling decoded live on the receive audio (app/audio/dsp_worker.py); needs an rx_input.
+    decoders: list[DecoderKind] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _vox_hears_something(self) -> "_RadioBase":
         if self.vox.enabled and not self.rx_input:
             raise ValueError("vox.enabled needs an rx_input: the carrier comes from the receive audio")
+        if self.decoders and not self.rx_input:
+            raise ValueError("decoders need an rx_input: signaling is decoded from the receive audio")
+        if len(set(self.decoders)) != len(self.decoders):
+            raise ValueError(f"each decoder may be listed once, got {self.decoders}")
         return self
 
 
@@ -603,6 +611,17 @@ class Console(_Strict):
         return self
 
 
+# --- signaling ------------------------------------------------------------------------------------
+
+
+class Signaling(_Strict):
+    """Live signaling: unit names, the MDC1200 emergency acknowledge, TTY on the phone line."""
+
+    aliases: str = ""  # CSV of unit,name (relative to the profile); "" = unit IDs shown bare
+    ack_emergency: bool = False  # acknowledging an MDC1200 emergency transmits the MDC1200 acknowledge
+    phone_tty: bool = False  # decode TTY (Baudot) on phone_rx during a call (needs phone_rx)
+
+
 # --- the profile ---------------------------------------------------------------------------------
 
 
@@ -619,6 +638,7 @@ class Profile(_Strict):
     directory: Directory = Field(default_factory=Directory)
     registry: LookupFile = Field(default_factory=LookupFile)
     console: Console = Field(default_factory=Console)
+    signaling: Signaling = Field(default_factory=Signaling)
 
     # The file this profile was read from; set by app.config.load, None for profiles built in code.
     _source_path: Path | None = PrivateAttr(default=None)
@@ -667,6 +687,8 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> "Profile":
         problems = self._duplicate_id_problems() + self._audio_channel_problems() + self._input_action_problems()
+        if self.signaling.phone_tty and "phone_rx" not in self.audio.channels:
+            problems.append(("signaling.phone_tty", "TTY is decoded from the phone line: [audio.channels] needs phone_rx"))
         if problems:
             # One error carrying every problem: the loader reports each at its own field.
             summary = "; ".join(f"{field}: {message}" for field, message in problems)
