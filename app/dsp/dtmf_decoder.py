@@ -25,10 +25,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.dsp.goertzel import SignalDecodeError, SlidingWindows, SubBlockDft, as_mono, check_rate
+from app.dsp.goertzel import (
+    SignalDecodeError,
+    SlidingWindows,
+    SubBlockDft,
+    as_mono,
+    check_rate,
+)
 from app.dsp.signal_event import SignalEvent
-from app.dsp.tones import (DTMF_HIGH, DTMF_HIGH_OFFSET_DB, DTMF_KEYS, DTMF_LEVEL_DBFS, DTMF_LOW, DTMF_OFF_S,
-                           DTMF_ON_S, ToneError, ToneGenerator, dtmf)
+from app.dsp.tones import (
+    DTMF_HIGH,
+    DTMF_HIGH_OFFSET_DB,
+    DTMF_KEYS,
+    DTMF_LEVEL_DBFS,
+    DTMF_LOW,
+    DTMF_OFF_S,
+    DTMF_ON_S,
+    ToneError,
+    ToneGenerator,
+    dtmf,
+)
 
 HOP_S = 0.005
 WINDOW_HOPS = 5  # 25 ms windows: 40 Hz bins, the DTMF tones 1.8 bins apart and more
@@ -66,7 +82,8 @@ class DtmfDecoder:
         self.window_n = self.hop * self.m
         freqs = DTMF_LOW + DTMF_HIGH + PROBES_HZ
         self._dft = SubBlockDft(samplerate, freqs, self.hop)
-        self._win = SlidingWindows(len(freqs), self.m)
+        max_step = 2.0 * math.pi * self.limits.freq_tolerance * np.asarray(freqs) * self.hop / samplerate
+        self._win = SlidingWindows(len(freqs), self.m, max_step)
         self._bridge = int(self.limits.bridge_s * samplerate // self.hop)
         self._norm = 2.0 / self.window_n  # |X| -> peak amplitude
         lim = self.limits
@@ -81,15 +98,19 @@ class DtmfDecoder:
 
     # ---- per-window votes (vectorised) ----------------------------------------------------------------
     def _votes(self, x: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        power = (x.real ** 2 + x.imag ** 2)
-        low, high, probes = power[:, :4], power[:, 4:8], power[:, 8:]
+        power = self._win.power  # follows a tone up to the frequency tolerance off
+        low, high = power[:, :4], power[:, 4:8]
         li = np.argmax(low, axis=1)
         hi = np.argmax(high, axis=1)
         rows = np.arange(x.shape[0])
         pl, ph = low[rows, li], high[rows, hi]
-        low_next = np.sort(low, axis=1)[:, -2]
-        high_next = np.sort(high, axis=1)[:, -2]
-        floor = np.median(probes, axis=1)
+        # The others from the plain window sums: tracking would pull a neighbour bin towards the tone.
+        raw = x.real[:, :8] ** 2 + x.imag[:, :8] ** 2
+        raw[rows, li] = 0.0
+        raw[rows, 4 + hi] = 0.0
+        low_next = raw[:, :4].max(axis=1)
+        high_next = raw[:, 4:].max(axis=1)
+        floor = np.median(x.real[:, 8:] ** 2 + x.imag[:, 8:] ** 2, axis=1)  # plain sums: noise is not tracked
         amp_l = np.sqrt(pl) * self._norm
         amp_h = np.sqrt(ph) * self._norm
         share = (pl + ph) / np.maximum(energy * self.window_n / 2.0, 1e-30)
@@ -131,7 +152,8 @@ class DtmfDecoder:
                     self._run = None
                 else:
                     row, col = divmod(run.key, 4)
-                    run.gap_amp += (abs(xw[i, row]) + abs(xw[i, 4 + col])) * self._norm
+                    power = self._win.power
+                    run.gap_amp += (math.sqrt(power[i, row]) + math.sqrt(power[i, 4 + col])) * self._norm
                 continue
             else:
                 continue
@@ -155,10 +177,9 @@ class DtmfDecoder:
         elif a > top[0]:
             top[0] = a
             top.sort()
-        if run.count > 1:  # the first window's product reaches back to a window outside the run
-            row, col = divmod(run.key, 4)
-            run.z_low += z[i, row]
-            run.z_high += z[i, 4 + col]
+        row, col = divmod(run.key, 4)
+        run.z_low += z[i, row]
+        run.z_high += z[i, 4 + col]
 
     def _accept(self, run: _Run) -> bool:
         hop_s = self.hop / self.samplerate
@@ -189,8 +210,19 @@ class DtmfDecoder:
 class _Run:
     """Consecutive windows voting for one key."""
 
-    __slots__ = ("key", "start", "count", "amp_sum", "amp_max", "first_amp", "z_low", "z_high", "emitted",
-                 "top", "gap_amp")
+    __slots__ = (
+        "amp_max",
+        "amp_sum",
+        "count",
+        "emitted",
+        "first_amp",
+        "gap_amp",
+        "key",
+        "start",
+        "top",
+        "z_high",
+        "z_low",
+    )
 
     def __init__(self, key: int, start: int) -> None:
         self.key = key

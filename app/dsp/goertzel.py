@@ -5,9 +5,10 @@ results never depend on how the caller cuts the stream into blocks. For each sub
 gives the complex DFT value at a set of frequencies, phase-referenced to the *stream* clock (sample 0),
 so sub-block values add coherently: the sum over m consecutive sub-blocks is the DFT of the window of
 m * hop samples. ``SlidingWindows`` does that sum for a window ending at every sub-block (hop-spaced,
-overlapping windows), keeps each window's energy, and multiplies each window by the conjugate of the
-one before: for a steady tone at f0 + d that product's phase is 2 pi d hop / rate, which is how the
-decoders measure a tone's frequency offset far more finely than the window's bin width.
+overlapping windows), keeps each window's energy, and sums the products conj(S_j) * S_j+1 of the
+sub-blocks inside it: for a steady tone at f0 + d their phase is 2 pi d hop / rate, which is how the
+decoders measure a tone's frequency offset far more finely than the window's bin width. With that
+offset (up to the tolerance) turned back, a window keeps the full power of an off-frequency tone.
 
 Scaling: a tone of peak amplitude A at exactly f0 fills a window of n samples with |X| = A n / 2 and
 energy A^2 n / 2, so ``fraction = |X|^2 / (n E / 2)`` is the share of the window's energy in that tone
@@ -104,16 +105,21 @@ class SlidingWindows:
     Before the stream starts the sub-blocks count as silence, so the first windows are partly empty.
     """
 
-    def __init__(self, nfreqs: int, m: int) -> None:
+    def __init__(self, nfreqs: int, m: int, max_step: np.ndarray | None = None) -> None:
         if m < 1:
             raise SignalDecodeError(f"window of {m!r} sub-blocks must have at least one")
         self.m = m
+        # Largest frequency offset (as phase turned per sub-block, radians, per frequency) that
+        # ``power`` follows: within it an off-frequency tone keeps its full power.
+        self._max_step = None if max_step is None else np.asarray(max_step, dtype=np.float64)
+        self.power = np.empty((0, nfreqs))
         self._prev_s = np.zeros((m - 1, nfreqs), complex)
         self._prev_e = np.zeros(m - 1)
-        self._last_x = np.zeros(nfreqs, complex)
 
     def feed(self, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(X, E, Z)`` per new sub-block: window sums, window energies, conj(X_prev) * X."""
+        """``(X, E, Z)`` per new sub-block: window sums, window energies, and the sum over the window
+        of conj(S_j) * S_j+1 (its phase measures the frequency offset); ``power`` then holds each
+        window's tracked power (or |X|^2 without ``max_step``)."""
         m = self.m
         if s.shape[0] == 0:
             return s, e, s
@@ -127,14 +133,89 @@ class SlidingWindows:
         for j in range(1, m):
             x += all_s[j:j + k]
             en += all_e[j:j + k]
+        # Phase products of consecutive sub-blocks inside each window: for a steady tone at f0 + d
+        # each has phase 2 pi d hop / rate; partly filled windows contribute little, unlike products of
+        # whole windows, whose phase moves at half that rate while a tone is filling them.
+        pairs = np.conj(all_s[:-1]) * all_s[1:]
+        inside = pairs[0:k].copy()
+        for j in range(1, m - 1):
+            inside += pairs[j:j + k]
+        if m < 2:
+            inside = np.zeros_like(x)
+        self.power = (self._tracked_power(all_s, inside, k) if self._max_step is not None
+                      else x.real ** 2 + x.imag ** 2)
         if m > 1:
             self._prev_s = all_s[-(m - 1):]
             self._prev_e = all_e[-(m - 1):]
-        before = np.concatenate([self._last_x[None, :], x[:-1]])
-        z = np.conj(before) * x
-        self._last_x = x[-1].copy()
-        return x, en, z
+        return x, en, inside
+
+    def _tracked_power(self, all_s: np.ndarray, inside: np.ndarray, k: int) -> np.ndarray:
+        """|window sum|^2 after turning back each sub-block by the offset measured inside the window
+        (clipped to ``max_step``): the power of a tone up to that far off frequency, which the plain
+        window sum loses (sinc of offset x window length)."""
+        m = self.m
+        if m < 2:
+            return all_s.real ** 2 + all_s.imag ** 2
+        step = np.clip(np.angle(inside), -self._max_step, self._max_step)
+        half = (m - 1) / 2.0
+        total = np.zeros_like(inside)
+        for j in range(m):
+            total += all_s[j:j + k] * np.exp(-1j * (j - half) * step)
+        return total.real ** 2 + total.imag ** 2
 
 
 def db(power_ratio: np.ndarray | float) -> np.ndarray | float:
     return 10.0 * np.log10(np.maximum(power_ratio, 1e-30))
+
+
+class ToneRun:
+    """Consecutive windows voting for one tone: amplitudes (for the duration) and phase products
+    (for the frequency offset over the whole run)."""
+
+    __slots__ = ("count", "emitted", "first_amp", "last", "start", "sum", "tone", "top", "z")
+
+    def __init__(self, tone: int, start: int) -> None:
+        self.tone = tone
+        self.start = start  # index of the first window
+        self.last = start  # index of the last window
+        self.count = 0
+        self.sum = 0.0
+        self.first_amp = 0.0
+        self.top: list[float] = []  # the three loudest windows, ascending
+        self.z = 0j
+        self.emitted = False
+
+    def add(self, amp: float, z: complex, window: int) -> None:
+        if self.count == 0:
+            self.first_amp = amp
+        self.z += z
+        self.count += 1
+        self.last = window
+        self.sum += amp
+        top = self.top
+        if len(top) < 3:
+            top.append(amp)
+            top.sort()
+        elif amp > top[0]:
+            top[0] = amp
+            top.sort()
+
+    def full_amp(self) -> float:
+        """The tone's amplitude in a window it fills: the mean of the three loudest windows (the
+        loudest alone reads high in noise, which would make the tone seem shorter)."""
+        return sum(self.top) / len(self.top)
+
+    def duration(self, hop_s: float) -> float:
+        """Tone length: each window counts by the share of the full amplitude it holds."""
+        return hop_s * self.sum / self.full_amp()
+
+    def offset(self, hop_s: float, hz: float) -> float:
+        """Relative frequency offset measured over the run (0 with a single window)."""
+        return math.atan2(self.z.imag, self.z.real) / (2.0 * math.pi * hop_s) / hz
+
+    def start_sample(self, m: int, hop: int) -> float:
+        """Where the tone starts: the run's first window ends at sub-block ``start`` and the tone
+        fills the last first_amp / full_amp of it."""
+        window_start = (self.start + 1 - m) * hop
+        covered = min(1.0, self.first_amp / self.full_amp())
+        return max(0.0, window_start + (1.0 - covered) * m * hop)
