@@ -157,12 +157,15 @@ def _run_path(samples: int, make_input: Callable, make_radio: Callable, pump: Ca
             problem = next((b.problem for b in position.built if b.id == device), "")
             if problem:
                 raise PathUnavailable(f"{device}: {problem}")
-        keyed = radio_end(position)
-        press.setup(position)
         position.select_channel("radio", True)
         _until(lambda: any(c.id == "radio" and c.selected and c.link == "up" for c in position.console.channels),
                pump, 10.0, "the radio did not come up selected (link: "
                + ",".join(f"{c.link} {c.link_detail}" for c in position.console.channels) + ")")
+        # Drivers open their ports on their own threads: reach the ports once both links are up.
+        _until(lambda: _state(position, "footswitch") == "up", pump, 10.0,
+               f"the input did not come up ({_state(position, 'footswitch')})")
+        keyed = radio_end(position)
+        press.setup(position)
         rng = random.Random(4)
         times: list[float] = []
         for _ in range(samples + 5):  # the first few warm up
@@ -177,6 +180,11 @@ def _run_path(samples: int, make_input: Callable, make_radio: Callable, pump: Ca
             pump()
             time.sleep(rng.uniform(0.010, 0.030))
         return times[5:]
+
+
+def _state(position: Any, device: str) -> str:
+    found = next((d for d in position.status.devices if d.id == device), None)
+    return "missing" if found is None else f"{found.state}" + (f": {found.detail}" if found.state != "up" else "")
 
 
 def _until(ready: Callable[[], bool], pump: Callable[[], None], timeout: float, what: str) -> None:

@@ -232,7 +232,7 @@ def test_one_ring_lasts_through_the_silent_gaps_of_its_cadence(loop_port):
     driver.start()
     try:
         up = sink.wait_for(link(LinkState.UP))
-        assert "ring on 911-1 (CTS, polling every 4 ms)" in up.detail
+        assert "ring on 911-1 (CTS, polling every 2 ms)" in up.detail
         loop_port.rts = True
         start = sink.wait_for(ring(True))
         assert (start.device, start.line) == ("ring", "911-1") and start.call_ref.startswith("911-1-")

@@ -189,7 +189,7 @@ def test_cts_edge_to_input_event_latency(inputs, capsys):
     with capsys.disabled():
         print("\n" + _summary("loop:// CTS edge -> InputChanged", loop_us))
         print(_summary("rfc2217 CTS edge -> InputChanged", rfc_us))
-    # Polling every 4 ms: every edge is seen within 5 ms plus scheduling; generous for a loaded CI machine.
+    # Polling every 2 ms: every edge is seen within 5 ms plus scheduling; generous for a loaded CI machine.
     assert statistics.median(loop_us) < 5_000 and statistics.median(rfc_us) < 10_000
 
 
