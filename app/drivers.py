@@ -28,7 +28,20 @@ class Built:
     stoppers: list[Callable[[], None]] = field(default_factory=list)  # extra clean-up (close a pty)
 
 
-def build_radio(cfg: Any, sink: EventSink) -> Built:
+def _sim_signal_encoder(samplerate: int) -> Callable[[str, str], Any]:
+    """What a simulated radio whose profile decodes MDC1200 puts in its audio: the unit's PTT ID or emergency."""
+
+    def encode(what: str, unit: str) -> Any:
+        from app.dsp.mdc1200 import encode_mdc1200
+        from app.dsp.mdc1200_meaning import EMERGENCY, PTT_ID_PRE
+
+        op, arg = EMERGENCY if what == "emergency" else PTT_ID_PRE
+        return encode_mdc1200(op, arg, unit, samplerate=samplerate)
+
+    return encode
+
+
+def build_radio(cfg: Any, sink: EventSink, *, samplerate: int = 48000) -> Built:
     built = Built(cfg.id, cfg.name, "radio", cfg.kind)
     if cfg.kind == "sim":
         from hardware.sim.radio import SimulatedRadio
@@ -41,6 +54,8 @@ def build_radio(cfg: Any, sink: EventSink) -> Built:
             jitter_ms=cfg.jitter_ms,
             unit_ids=tuple(cfg.unit_ids),
             emergencies_per_hour=cfg.emergencies_per_hour,
+            samplerate=samplerate,
+            signal_encoder=_sim_signal_encoder(samplerate) if "mdc1200" in cfg.decoders else None,
         )
     elif cfg.kind == "hamlib":
         from hardware.radio.rigctld import RigctldRadio
@@ -105,7 +120,7 @@ def build_input(cfg: Any, sink: EventSink) -> Built:
         from hardware.inputs.serial_line import SerialLineInput
 
         built.driver = SerialLineInput(cfg.id, sink, url=cfg.url, line=cfg.line, active_high=cfg.active_high,
-                                       debounce_ms=cfg.debounce_ms)
+                                       debounce_ms=cfg.debounce_ms, power=cfg.power)
     else:
         built.problem = f"no driver for input kind '{cfg.kind}' in this version"
     return built

@@ -348,6 +348,8 @@ class SerialLineInput(_InputBase):
     line: Literal["cts", "dsr", "cd", "ri"] = "cts"
     active_high: bool = True
     debounce_ms: Annotated[float, Field(ge=0, le=1000)] = 10.0
+    # A passive switch wired from RTS/DTR to the input line takes its power from them: hold both asserted.
+    power: bool = False
 
 
 class MidiBinding(_Strict):
@@ -620,6 +622,9 @@ class Signaling(_Strict):
     aliases: str = ""  # CSV of unit,name (relative to the profile); "" = unit IDs shown bare
     ack_emergency: bool = False  # acknowledging an MDC1200 emergency transmits the MDC1200 acknowledge
     phone_tty: bool = False  # decode TTY (Baudot) on phone_rx during a call (needs phone_rx)
+    # A 5-tone sequence made of a unit's address followed by these digits is that unit's emergency
+    # ("" = 5-tone never declares one), e.g. "9": "123459" is unit 12345's emergency.
+    selcall_emergency: Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{0,3}$")] = ""
 
 
 # --- the profile ---------------------------------------------------------------------------------

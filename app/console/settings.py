@@ -53,6 +53,10 @@ def console_settings(profile: Any) -> ConsoleSettings:
     for source in profile.inputs:
         if source.action in ACTION_CLASSES:
             classes[source.id] = ACTION_CLASSES[source.action]
+    from app.console.input_map import ptt_source_classes  # here: input_map imports the console service
+
+    for source, ptt_class in ptt_source_classes(profile.inputs).items():  # each bound control of a surface
+        classes.setdefault(source, ptt_class)
     classes.update(cfg.ptt_class)
     radios = {r.id: RadioKeying(r.talk_permit, r.key_up_delay_ms, r.busy_lockout) for r in profile.radios}
     return ConsoleSettings(

@@ -49,8 +49,12 @@ def open_port(url: str, settings: LineSettings = LineSettings(), *, rts: bool | 
         except (ValueError, NotImplementedError):
             pass  # not every URL handler supports exclusive access
     port.open()
-    if rts is not None:
-        port.rts = rts
-    if dtr is not None:
-        port.dtr = dtr
+    try:
+        if rts is not None:
+            port.rts = rts
+        if dtr is not None:
+            port.dtr = dtr
+    except BaseException:
+        port.close()  # a port whose lines cannot be set (a pseudo-terminal) is not left open
+        raise
     return port

@@ -479,3 +479,27 @@ def test_position_keys_a_serial_radio_through_ptt(qtbot, tmp_path):
     finally:
         assert pos.stop(timeout=3.0)
     assert port.rts is False and not driver.keyed, "stopping the position unkeyed the serial radio"
+
+
+def test_a_port_whose_lines_cannot_be_set_is_not_left_open(pty_path):
+    """A pseudo-terminal refuses RTS/DTR after open: open_port closes it again instead of leaving
+    the descriptor (and its exclusive lock) open until the garbage collector finds it."""
+    from hardware.serial.ports import open_port
+
+    path, _slave = pty_path
+    real = os.path.realpath(path)
+
+    def descriptors_on_path() -> int:
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                count += os.path.realpath(f"/proc/self/fd/{fd}") == real
+            except OSError:
+                pass
+        return count
+
+    before = descriptors_on_path()
+    with pytest.raises(OSError) as caught:
+        open_port(path)
+    assert caught.tb is not None  # the traceback keeps open_port's frame, and a leaked port, alive
+    assert descriptors_on_path() == before

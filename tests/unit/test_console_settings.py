@@ -69,3 +69,21 @@ def test_a_channel_is_in_one_group_at_a_time():
     assert groups.get("p2") is None  # one member left: dissolved
     assert groups.group_of("d").id == "p3"
     assert groups.remove("p3") and groups.group_of("d") is None
+
+
+def test_a_surface_control_bound_to_headset_ptt_keys_in_the_headset_class():
+    from app.config.schema import Profile
+    from app.console.input_map import ptt_source_classes
+    from app.console.settings import console_settings
+
+    profile = Profile.model_validate({
+        "schema_version": 1, "position": {"name": "P"},
+        "radios": [{"id": "fire", "name": "FIRE", "kind": "sim"}],
+        "inputs": [{"id": "surface", "kind": "midi", "port": "X-Touch", "bindings": [
+            {"note": 60, "action": "headset-ptt"}, {"note": 61, "action": "ptt"}]}],
+    })
+    classes = console_settings(profile).source_classes
+    sources = ptt_source_classes(profile.inputs)
+    assert sorted(sources.values()) == ["footswitch", "headset"]
+    for source, expected in sources.items():
+        assert classes[source] == expected
