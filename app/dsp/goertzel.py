@@ -157,10 +157,12 @@ class SlidingWindows:
         if m < 2:
             return all_s.real ** 2 + all_s.imag ** 2
         step = np.clip(np.angle(inside), -self._max_step, self._max_step)
-        half = (m - 1) / 2.0
-        total = np.zeros_like(inside)
-        for j in range(m):
-            total += all_s[j:j + k] * np.exp(-1j * (j - half) * step)
+        turn = np.exp(1j * step)
+        # Horner: sum_j S_j turn^(m-1-j) = turn^(m-1) * sum_j S_j exp(-i j step), the same magnitude.
+        total = all_s[0:k].copy()
+        for j in range(1, m):
+            total *= turn
+            total += all_s[j:j + k]
         return total.real ** 2 + total.imag ** 2
 
 
