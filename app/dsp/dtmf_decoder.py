@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.dsp.goertzel import (
+    BATCH_S,
     SignalDecodeError,
     SlidingWindows,
     SubBlockDft,
@@ -81,7 +82,7 @@ class DtmfDecoder:
         self.m = WINDOW_HOPS
         self.window_n = self.hop * self.m
         freqs = DTMF_LOW + DTMF_HIGH + PROBES_HZ
-        self._dft = SubBlockDft(samplerate, freqs, self.hop)
+        self._dft = SubBlockDft(samplerate, freqs, self.hop, round(BATCH_S * samplerate))
         max_step = 2.0 * math.pi * self.limits.freq_tolerance * np.asarray(freqs) * self.hop / samplerate
         self._win = SlidingWindows(len(freqs), self.m, max_step)
         self._bridge = int(self.limits.bridge_s * samplerate // self.hop)
@@ -123,8 +124,11 @@ class DtmfDecoder:
         return key, amp_l + amp_h
 
     def feed(self, block: np.ndarray) -> list[SignalEvent]:
+        return self._feed(block, force=False)
+
+    def _feed(self, block: np.ndarray, *, force: bool) -> list[SignalEvent]:
         x = as_mono(block, "DTMF decoder")
-        s, e = self._dft.feed(x)
+        s, e = self._dft.feed(x, force=force)
         if s.shape[0] == 0:
             return []
         xw, ew, zw = self._win.feed(s, e)
@@ -202,7 +206,7 @@ class DtmfDecoder:
     def flush(self) -> list[SignalEvent]:
         """End of stream: push the last tone through the windows (silence after it) and report it."""
         pad = np.zeros((self.m + self._bridge + 2) * self.hop)
-        events = self.feed(pad)
+        events = self._feed(pad, force=True)
         self._run = None
         return events
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 SUPPORTED_RATES = (8000, 16000, 22050, 44100, 48000)
+BATCH_S = 0.1  # decoders analyse the stream in batches this long (adds at most this much latency)
 
 
 class SignalDecodeError(ValueError):
@@ -49,7 +50,7 @@ def as_mono(block: np.ndarray, what: str) -> np.ndarray:
 class SubBlockDft:
     """Complex DFT at ``freqs`` over each consecutive ``hop``-sample sub-block, plus its energy."""
 
-    def __init__(self, samplerate: int, freqs: Sequence[float], hop: int) -> None:
+    def __init__(self, samplerate: int, freqs: Sequence[float], hop: int, batch: int = 0) -> None:
         if hop < 1:
             raise SignalDecodeError(f"sub-block length {hop!r} must be at least one sample")
         self.samplerate = samplerate
@@ -60,33 +61,30 @@ class SubBlockDft:
         # One real matmul does both parts: columns [cos | -sin].
         self._basis = np.hstack([np.cos(angle), -np.sin(angle)])
         self._cycles_per_hop = self.freqs * hop / samplerate
-        self._pending = np.zeros(hop, dtype=np.float64)
+        # Samples wait here until ``batch`` of them have come: a decoder's fixed cost per call (some
+        # tens of small NumPy operations) then falls on every ``batch`` samples, not on every block.
+        self.batch = max(hop, int(batch))
+        self._buf = np.empty(2 * self.batch + hop, dtype=np.float64)
         self._have = 0
         self.done = 0  # sub-blocks completed since the stream start
 
-    def feed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(S, E)`` for every sub-block completed by ``x``: S complex (k, len(freqs)), E (k,)."""
+    def feed(self, x: np.ndarray, *, force: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(S, E)`` for every sub-block completed so far: S complex (k, len(freqs)), E (k,).
+
+        Nothing comes out until ``batch`` samples are waiting, unless ``force`` (end of stream).
+        """
         hop = self.hop
-        if self._have:
-            take = min(hop - self._have, x.shape[0])
-            self._pending[self._have:self._have + take] = x[:take]
-            self._have += take
-            x = x[take:]
-            if self._have < hop:
-                return np.empty((0, self.freqs.shape[0]), complex), np.empty(0)
-            whole = max(0, x.shape[0] // hop)
-            frames = np.empty((1 + whole, hop))
-            frames[0] = self._pending
-            frames[1:] = x[:whole * hop].reshape(whole, hop)
-            self._have = 0
-        else:
-            whole = x.shape[0] // hop
-            frames = x[:whole * hop].reshape(whole, hop)
-        rest = x.shape[0] - whole * hop
-        if rest:
-            self._pending[:rest] = x[whole * hop:]
-            self._have = rest
-        k = frames.shape[0]
+        need = self._have + x.shape[0]
+        if need > self._buf.shape[0]:
+            grown = np.empty(max(need, 2 * self._buf.shape[0]), dtype=np.float64)
+            grown[:self._have] = self._buf[:self._have]
+            self._buf = grown
+        self._buf[self._have:need] = x
+        self._have = need
+        if need < self.batch and not force:
+            return np.empty((0, self.freqs.shape[0]), complex), np.empty(0)
+        k = need // hop
+        frames = self._buf[:k * hop].reshape(k, hop)
         if k == 0:
             return np.empty((0, self.freqs.shape[0]), complex), np.empty(0)
         prod = frames @ self._basis
@@ -96,6 +94,9 @@ class SubBlockDft:
         turns = np.mod(index * self._cycles_per_hop[None, :], 1.0)
         self.done += k
         energy = np.einsum("ij,ij->i", frames, frames)
+        rest = need - k * hop
+        self._buf[:rest] = self._buf[k * hop:need]  # after the last use of ``frames`` (a view of it)
+        self._have = rest
         return local * np.exp(-2j * math.pi * turns), energy
 
 

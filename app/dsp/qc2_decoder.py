@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.dsp.goertzel import (
+    BATCH_S,
     SignalDecodeError,
     SlidingWindows,
     SubBlockDft,
@@ -93,7 +94,7 @@ class Qc2Decoder:
         self.hop = round(samplerate * HOP_S)
         self.window_n = self.hop * self.m
         self._hop_s = self.hop / samplerate
-        self._dft = SubBlockDft(samplerate, TABLE_HZ, self.hop)
+        self._dft = SubBlockDft(samplerate, TABLE_HZ, self.hop, round(BATCH_S * samplerate))
         self._table = np.asarray(TABLE_HZ)
         self._order = np.argsort(self._table)
         self._sorted = self._table[self._order]
@@ -133,8 +134,11 @@ class Qc2Decoder:
         return np.where(ok, nearest, -1), amp
 
     def feed(self, block: np.ndarray) -> list[SignalEvent]:
+        return self._feed(block, force=False)
+
+    def _feed(self, block: np.ndarray, *, force: bool) -> list[SignalEvent]:
         x = as_mono(block, "Quick Call II decoder")
-        s, e = self._dft.feed(x)
+        s, e = self._dft.feed(x, force=force)
         if s.shape[0] == 0:
             return []
         xw, ew, zw = self._win.feed(s, e)
@@ -215,7 +219,7 @@ class Qc2Decoder:
 
     def flush(self) -> list[SignalEvent]:
         """End of stream: push the last windows through (silence after the signal)."""
-        events = self.feed(np.zeros((self.m + self._bridge + 2) * self.hop))
+        events = self._feed(np.zeros((self.m + self._bridge + 2) * self.hop), force=True)
         self._run = None
         self._tone_a = None
         return events

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.dsp.goertzel import (
+    BATCH_S,
     SignalDecodeError,
     SlidingWindows,
     SubBlockDft,
@@ -101,7 +102,7 @@ class SelcallDecoder:
         self.m = WINDOW_HOPS
         self.hop = max(1, round(samplerate * self.mode.window_s / self.m))
         self.window_n = self.hop * self.m
-        self._dft = SubBlockDft(samplerate, self.mode.freqs, self.hop)
+        self._dft = SubBlockDft(samplerate, self.mode.freqs, self.hop, round(BATCH_S * samplerate))
         max_step = (2.0 * math.pi * self.limits.freq_tolerance * np.asarray(self.mode.freqs, dtype=np.float64)
                     * self.hop / samplerate)
         self._win = SlidingWindows(len(self.mode.freqs), self.m, max_step)
@@ -135,8 +136,11 @@ class SelcallDecoder:
         return np.where(ok, best, -1), amp
 
     def feed(self, block: np.ndarray) -> list[SignalEvent]:
+        return self._feed(block, force=False)
+
+    def _feed(self, block: np.ndarray, *, force: bool) -> list[SignalEvent]:
         x = as_mono(block, f"{self.kind} decoder")
-        s, e = self._dft.feed(x)
+        s, e = self._dft.feed(x, force=force)
         if s.shape[0] == 0:
             return []
         xw, ew, zw = self._win.feed(s, e)
@@ -195,7 +199,7 @@ class SelcallDecoder:
     def flush(self) -> list[SignalEvent]:
         """End of stream: push the last tone through the windows and report the call in progress."""
         pad = np.zeros((self.m + self._end_gap + self._bridge + 2) * self.hop)
-        events = self.feed(pad)
+        events = self._feed(pad, force=True)
         self._end_run()
         if self._call:
             events += self._end_call()
