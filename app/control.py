@@ -29,6 +29,7 @@ from hardware.events import (
     LinkChanged,
     LinkState,
     RingChanged,
+    SignalDecoded,
 )
 
 
@@ -129,6 +130,11 @@ class ControlHub(QObject):
             self._on_link(ev)
         elif isinstance(ev, EmergencyDeclared):
             self.console.on_emergency(ev)  # logs it with the channel and unit
+        elif isinstance(ev, SignalDecoded):
+            if ev.kind == "tty":
+                self.calls.on_tty(ev)  # the phone line: the call-taker's TTY conversation
+            else:
+                self.console.on_signal(ev)  # unit on the tile and in the log; an emergency
         elif isinstance(ev, DeviceFault):
             self.events.log("fault", source=ev.device, detail=ev.message)
             self.status.update(ev.device, LinkState.FAULT.value, ev.message)

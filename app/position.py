@@ -24,9 +24,11 @@ from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
 from app.console.input_map import InputMap
+from app.console.unit_aliases import UnitAliasError, UnitAliases, load_unit_aliases
 from app.console.settings import console_settings
 from app.control import ControlHub, DeviceBridge
 from app.audio.endpoints import AudioMap, audio_map
+from app.audio.dsp_worker import PHONE_DEVICE, DecodeInput, DspWorker
 from app.audio.engine import Engine
 from app.audio.service import AudioService, mix_options
 from app.audio.vox import VoxPoller, vox_radios, without_carrier
@@ -48,6 +50,7 @@ from hardware.serial.send_queue import SendQueue
 
 log = logging.getLogger(__name__)
 
+DECODE_RING_S = 10.0  # the ring kept for the signaling decoders when instant recall is off
 MAX_LOGGED_PROBLEMS = 50  # a broken CSV reports its first problems, not one log line per row
 
 
@@ -66,6 +69,8 @@ class Position(QObject):
     _talk_back = Signal(str, bool)
     _monitor = Signal(str, bool)
     _alert = Signal(str, object)
+    _signal = Signal(str, object, object)  # kind, encoder params, channel ids
+    _tty = Signal(str)
     _ack_emergency = Signal(str)
     _patch = Signal(str, object)
     _unpatch = Signal(str)
@@ -100,6 +105,8 @@ class Position(QObject):
         self.status = StatusSnapshot()
         self.audio = AudioSnapshot()
         self.engine: Engine | None = None  # its meter arrays are read by the GUI (see audio_levels)
+        self.sim_phone_line: Any = None  # null device: the far end of the phone line (hardware/sim/audio.py)
+        self.dsp_worker: DspWorker | None = None  # live signaling decoders (app/audio/dsp_worker.py)
         self.vox: VoxPoller | None = None  # software carrier of radios with [radios.vox] enabled
         self.audio_clock_blocks = 0  # benchmarks: blocks the audio process times (app/audio/host.py)
         # Which device channel is which (pure; views built before start label their meters with it).
@@ -136,6 +143,15 @@ class Position(QObject):
     def send_alert(self, kind: str, channel_ids: tuple[str, ...] = ()) -> None:
         """Key the channels (the selected ones when none are given), send the alert tone, unkey after it."""
         self._alert.emit(kind, tuple(channel_ids))
+
+    def send_signal(self, kind: str, params: dict, channel_ids: tuple[str, ...] = ()) -> None:
+        """Key the channels, send a signaling burst (app/dsp/signaling.py kind + params), unkey after it:
+        a page (qc2 tones/group+code, dtmf or 5-tone digits), MDC1200 call alert or radio check."""
+        self._signal.emit(kind, dict(params), tuple(channel_ids))
+
+    def send_tty(self, text: str) -> None:
+        """The call-taker's TTY reply: Baudot on the phone line, stored with the call."""
+        self._tty.emit(text)
 
     def acknowledge_emergency(self, channel_id: str) -> None:
         self._ack_emergency.emit(channel_id)
@@ -229,7 +245,8 @@ class Position(QObject):
         bridge = DeviceBridge()
         profile = self.profile
         # A radio with VOX gets its carrier from its receive audio, never from its driver.
-        radios = [build_radio(r, without_carrier(bridge.sink) if r.vox.enabled else bridge.sink)
+        radios = [build_radio(r, without_carrier(bridge.sink) if r.vox.enabled else bridge.sink,
+                              samplerate=profile.audio.samplerate)
                   for r in profile.radios]
         inputs = [build_input(i, bridge.sink) for i in profile.inputs]
         phone, ali = build_phone_and_ali(profile, bridge.sink)
@@ -239,6 +256,7 @@ class Position(QObject):
                   if b.driver_kind == "sim" and b.driver is not None and b.id in amap.radio_rx}
         engine, recall_problem, audio = self._build_audio_device(amap, bridge.sink, sim_rx)
         self.engine = engine
+        self.dsp_worker = self._build_dsp_worker(amap, engine, bridge.sink)
         self.built = radios + inputs + [b for b in (phone, ring, ali, audio) if b is not None]
 
         events = EventLog(self.store)
@@ -264,10 +282,14 @@ class Position(QObject):
                                  settings=console_settings(profile),
                                  operator=f"{_user_name()}@{profile.position.name}")
         console.set_tone_player(audio_service.play_tone)  # same thread: talk-permit and alert tones
+        console.set_signaling(audio_service.play_signal_kind, self._load_unit_aliases(events),
+                              ack_emergency=profile.signaling.ack_emergency,
+                              selcall_emergency=profile.signaling.selcall_emergency)
         phone_driver = phone.driver if phone is not None else None
         for index, line in enumerate(self._directory_report):
             events.log("directory.load" if index == 0 else "directory.problem", source="directory", detail=line)
         calls = self._build_calls(events, status, ali, phone_driver)
+        calls.set_tty_sender(audio_service.send_tty)
         input_map = InputMap.from_profile(profile.inputs, console, audio_service, {b.id: b.driver for b in inputs})
         hub = ControlHub(console, calls, status, events, audio=audio_service, input_map=input_map,
                          ali_device=ali.id if ali else "",
@@ -305,6 +327,8 @@ class Position(QObject):
         self._talk_back.connect(console.talk_back)
         self._monitor.connect(console.monitor)
         self._alert.connect(console.send_alert)
+        self._signal.connect(console.send_signal)
+        self._tty.connect(calls.send_tty)
         self._ack_emergency.connect(console.acknowledge_emergency)
         self._patch.connect(console.patch)
         self._unpatch.connect(console.unpatch)
@@ -324,6 +348,8 @@ class Position(QObject):
         self.audio = audio_service.snapshot()
 
         self._thread.start()
+        if self.dsp_worker is not None:
+            self.dsp_worker.start()
         self._load_callbacks.emit(self.data_path)  # queued: runs on the control thread
         for b in self.built:
             if b.driver is not None:
@@ -343,8 +369,12 @@ class Position(QObject):
             engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, publish=publish,
                             buffers=shared.buffers if shared is not None else None, **settings)
             return engine, problem, audio
-        from hardware.sim.audio import SimReceiveInputs
+        from hardware.sim.audio import SimPhoneLine, SimReceiveInputs
 
+        phone_rx = amap.endpoints.phone_rx
+        if phone_rx is not None:  # the demo's caller (TTY) on the phone line
+            self.sim_phone_line = SimPhoneLine()
+            sim_rx = {**sim_rx, phone_rx: self.sim_phone_line}
         engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, **settings)
         audio = build_audio(cfg, n_in, n_out, engine.process, sink,
                             sim_inputs=SimReceiveInputs(sim_rx, max_block=cfg.blocksize))
@@ -366,7 +396,48 @@ class Position(QObject):
                 problem = f"instant recall is off: {err}"
         if not problem:
             settings.update(recall_inputs=tuple(amap.recall_inputs), recall_seconds=recall_s)
+        # The decoders read the same ring: keep a short one when recall is off, and the phone line
+        # (TTY) after the radios, never replayable (the audio service replays radio channels only).
+        phone = self._tty_column(amap)
+        if any(r.decoders for r in self.profile.radios) or phone is not None:
+            try:
+                rate_factor(cfg.samplerate)
+            except ValueError:
+                return settings, problem  # no ring at this rate: the decoders say so when they are built
+            settings["recall_inputs"] = tuple(amap.recall_inputs) + ((phone,) if phone is not None else ())
+            settings["recall_seconds"] = recall_s if not problem else DECODE_RING_S
         return settings, problem
+
+    def _tty_column(self, amap: AudioMap) -> int | None:
+        return amap.endpoints.phone_rx if self.profile.signaling.phone_tty else None
+
+    def _build_dsp_worker(self, amap: AudioMap, engine: Engine, sink: Any) -> DspWorker | None:
+        """Live decoders on each radio input the profile enables (and TTY on the phone line)."""
+        wanted = [DecodeInput(r.id, list(amap.radio_rx).index(r.id), tuple(r.decoders))
+                  for r in self.profile.radios if r.decoders and r.id in amap.radio_rx]
+        if self._tty_column(amap) is not None:
+            wanted.append(DecodeInput(PHONE_DEVICE, len(amap.radio_rx), ("tty",)))
+        if not wanted:
+            return None
+        if engine.recall is None:
+            log.warning("signaling decoders are off: the sound device runs at %d Hz, not a multiple of 8 kHz",
+                        self.profile.audio.samplerate)
+            return None
+        return DspWorker(engine.recall, wanted, sink)
+
+    def _load_unit_aliases(self, events: EventLog) -> UnitAliases:
+        path = self.profile.resolved_path(self.profile.signaling.aliases)
+        if path is None:
+            return UnitAliases()
+        try:
+            aliases, problems = load_unit_aliases(path)
+        except UnitAliasError as err:
+            events.log("signaling.aliases.error", source="signaling", detail=str(err))
+            return UnitAliases()
+        events.log("signaling.aliases", source="signaling", detail=f"{path}: {len(aliases)} units named")
+        for problem in problems[:MAX_LOGGED_PROBLEMS]:
+            events.log("signaling.aliases.problem", source="signaling", detail=problem)
+        return aliases
 
     def _build_audio_service(self, amap: AudioMap, engine: Engine, events: EventLog, recall_problem: str,
                              audio: Built) -> AudioService:
@@ -469,6 +540,9 @@ class Position(QObject):
         self._stopped = True
         clean = True
         self._unkey_all("shutdown")
+        if self.dsp_worker is not None and not self.dsp_worker.stop(timeout):
+            log.warning("DSP worker did not stop within %.1f s", timeout)
+            clean = False
         if self._thread is not None:
             self._shutdown.emit()
             # quit() may end the loop before queued commands run: wait for the console's own

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.calls.tty import TtyView
 
 EMPTY_RECORD: Mapping[str, Any] = MappingProxyType({})
 
@@ -28,6 +31,7 @@ class ChannelView:
     link: str = "unknown"  # LinkState value
     link_detail: str = ""
     unit_id: str = ""  # last unit heard, when known
+    unit_name: str = ""  # its name from the site's unit alias table ("" when not listed)
     last_rx_wall: float | None = None
     tx_source: str = ""  # input that keyed it
     volume_db: float = 0.0  # what the operator hears of it (patches are not affected)
@@ -110,6 +114,7 @@ class CallView:
     # Why the location must be confirmed with the caller ("" when it need not be): Phase I, no coordinates...
     location_warning: str = ""
     hang_up: bool = False
+    tty: TtyView | None = None  # the TTY conversation, once Baudot tones were heard on the call
 
     @property
     def current_spill(self) -> SpillView | None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.audio.endpoints import AudioMap
@@ -182,7 +183,7 @@ class AudioService(QObject):
                 self._publish()
                 return
         recorder, k = self.engine.recall, self._recall_index.get(channel_id)
-        if recorder is None or k is None:
+        if recorder is None or k is None or self._snap.recall:  # a ring kept only for the decoders is not replayed
             why = self._snap.recall or "the channel has no receive audio input"
             self._events.log("recall.unavailable", channel=channel_id, detail=why)
             return
@@ -235,6 +236,43 @@ class AudioService(QObject):
         voice_id = self.engine.play(voice, {**self._sidetone_routes(), **outputs})
         self._events.log("audio.tone", channel=",".join(channel_ids), detail=kind)
         return voice_id
+
+    def play_signal(self, samples: np.ndarray, channel_ids: tuple[str, ...]) -> int | None:
+        """Signaling audio (float32 at the stream rate) on each channel's transmit output, with sidetone.
+
+        As with play_tone, keying is the console's job. The voice id, or None without a transmit output.
+        """
+        outputs = {self.amap.radio_tx[c]: 1.0 for c in channel_ids if c in self.amap.radio_tx}
+        if not outputs:
+            self._events.log("audio.signal.refused", channel=",".join(channel_ids),
+                             detail="no transmit output on " + ", ".join(channel_ids))
+            return None
+        return self.engine.play(ClipVoice(samples), {**self._sidetone_routes(), **outputs})
+
+    def play_signal_kind(self, kind: str, params: dict, channel_ids: tuple[str, ...]) -> int | None:
+        """Encode one ``kind`` signal (app/dsp/signaling.py) at the stream rate and play it on the channels."""
+        from app.dsp.signaling import SignalingError, encode
+
+        try:
+            samples = encode(kind, samplerate=self._samplerate, **params)
+        except SignalingError as err:
+            self._events.log("audio.signal.refused", channel=",".join(channel_ids), detail=str(err))
+            return None
+        return self.play_signal(samples, channel_ids)
+
+    def send_tty(self, text: str) -> int | None:
+        """``text`` as TTY (Baudot) on the phone line, heard as sidetone; the voice id, or None when it cannot."""
+        from app.dsp.baudot import BaudotError, encode_tty
+
+        phone_tx = self.amap.endpoints.phone_tx
+        try:
+            if phone_tx is None:
+                raise BaudotError("no phone_tx channel in [audio.channels]")
+            samples = encode_tty(text, samplerate=self._samplerate)
+        except BaudotError as err:
+            self._events.log("phone.tty.refused", source="phone", detail=f"{text[:40]!r}: {err}")
+            return None
+        return self.engine.play(ClipVoice(samples), {**self._sidetone_routes(), phone_tx: 1.0})
 
     @Slot(str)
     def dial(self, number: str) -> int | None:

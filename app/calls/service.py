@@ -30,10 +30,11 @@ from app.ali.layouts import Layout
 from app.ali.parse import parse_frame
 from app.calls.callbacks import OUTCOMES, CallbackBook
 from app.calls.location import call_keys, location_warning, one_line_location, wants_rebid
+from app.calls.tty import TtyConversation
 from app.eventlog import EventLog
 from app.snapshots import CallsSnapshot, CallView, RegistryFlag, SpillView, TimelineEntry
 from app.store import StoreError, StoreWriter
-from hardware.events import BytesReceived, RingChanged
+from hardware.events import BytesReceived, RingChanged, SignalDecoded
 
 RECENT_CALLS = 50  # ended calls kept in memory for the view; the store has them all
 UNASSIGNED_SPILLS = 20
@@ -61,6 +62,7 @@ class _Call:
     flags: tuple[RegistryFlag, ...] = ()
     location_confirmed: bool = False
     hang_up: bool = False
+    tty: TtyConversation | None = None
     _view: CallView | None = None
 
     def changed(self) -> None:
@@ -74,7 +76,8 @@ class _Call:
             self._view = CallView(
                 self.id, self.line, self.state, self.ring_wall, self.answer_wall, self.end_wall,
                 tuple(self.spills), self.uid, self.ani, tuple(self.timeline), self.flags,
-                self.location_confirmed, warning, self.hang_up)
+                self.location_confirmed, warning, self.hang_up,
+                tty=self.tty.view() if self.tty is not None else None)
         return self._view
 
 
@@ -147,6 +150,52 @@ class CallsService(QObject):
         self._auto_rebid.setInterval(int((auto_rebid_s or 0) * 1000))
         self._auto_rebid.timeout.connect(lambda: self.request_rebid(automatic=True))
         self._auto_rebid_enabled = bool(auto_rebid_s)
+        self._send_tty: Callable[[str], "int | None"] | None = None
+
+    def set_tty_sender(self, send: Callable[[str], "int | None"] | None) -> None:
+        """The audio service's send_tty: typed replies go out as Baudot on the phone line."""
+        self._send_tty = send
+
+    # -- TTY on the phone line -------------------------------------------------------------------
+    def on_tty(self, ev: SignalDecoded) -> None:
+        """Decoded TTY from the phone line: live characters and carrier go to the call in hand."""
+        call = self._active
+        live = ev.extra.get("live")
+        if call is None or live is None:  # no call, or the decoder's end-of-turn summary (already shown live)
+            return
+        first = call.tty is None
+        if first:
+            call.tty = TtyConversation()
+        if live == "carrier":
+            ended = call.tty.carrier(bool(ev.extra.get("carrier")))
+            if ended:
+                self._store.log_call_event(call.uid, "tty.rx", line=call.line, detail={"text": ended})
+        elif live == "char" and isinstance(ev.value, str):
+            call.tty.char(ev.value)
+        if first:
+            self._timeline(call, "tty", "TTY tones detected", {})
+            self._events.log("call.tty", channel=call.line, source="phone", detail=f"call {call.id}: TTY detected")
+        call.changed()
+        self._publish()
+
+    @Slot(str)
+    def send_tty(self, text: str) -> None:
+        """Send the call-taker's typed reply to the caller as TTY and keep it with the call."""
+        call = self._active
+        text = text.strip()
+        if call is None or not text:
+            return
+        voice = self._send_tty(text) if self._send_tty is not None else None
+        if voice is None:
+            self._events.log("call.tty.refused", channel=call.line, source="console",
+                             detail="the reply could not be sent (no phone line audio)")
+            return
+        if call.tty is None:
+            call.tty = TtyConversation()
+        call.tty.typed(text)
+        self._store.log_call_event(call.uid, "tty.tx", line=call.line, detail={"text": text})
+        call.changed()
+        self._publish()
 
     @property
     def can_rebid(self) -> bool:

@@ -30,10 +30,12 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.console.patches import PatchGroups
 from app.console.settings import ConsoleSettings
+from app.console.unit_aliases import UnitAliases
 from app.eventlog import EventLog
 from app.snapshots import ChannelView, ConsoleSnapshot
 from hardware.events import (
     CarrierChanged, DeviceFault, EmergencyDeclared, InputChanged, KeyStateChanged, LinkChanged, LinkState,
+    SignalDecoded,
 )
 from hardware.radio.base import RadioDriver
 
@@ -44,6 +46,9 @@ ALERT_RANK = -1  # above every configured PTT class
 PATCH_RANK = 1000  # below every configured PTT class
 
 TonePlayer = Callable[[str, tuple[str, ...]], "int | None"]  # (kind, channel ids) -> voice id
+# (signaling kind, encoder params, channel ids) -> voice id (app/audio/service.py AudioService.play_signal_kind)
+SignalPlayer = Callable[[str, dict, tuple[str, ...]], "int | None"]
+SELCALL_KINDS = ("zvei1", "ccir", "eea", "eia")
 
 
 @dataclass
@@ -71,6 +76,7 @@ class _Hold:
 class _Alert:
     kind: str
     voice: int | None = None  # set once the tone is playing
+    signal: tuple[str, dict] | None = None  # (signaling kind, encoder params): a signal instead of a tone
 
 
 class ConsoleService(QObject):
@@ -119,6 +125,11 @@ class ConsoleService(QObject):
         self._alarm_on = False
         self._seq = 0
         self._shut_down = False
+        self._play_signal: SignalPlayer | None = None
+        self._aliases = UnitAliases()
+        self._ack_emergency = False  # transmit the MDC1200 acknowledge when an MDC1200 emergency is acknowledged
+        self._selcall_emergency = ""
+        self._emergency_source: dict[str, str] = {}  # channel id -> what declared its emergency
 
     def _timer(self, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
@@ -129,6 +140,64 @@ class ConsoleService(QObject):
     def set_tone_player(self, play_tone: TonePlayer | None) -> None:
         """The audio service's play_tone (talk-permit and alert tones); None: no tones."""
         self._play_tone = play_tone
+
+    def set_signaling(self, play_signal: SignalPlayer | None, aliases: UnitAliases | None = None, *,
+                      ack_emergency: bool = False, selcall_emergency: str = "") -> None:
+        """Signals sent from the console (pages, call alert, the emergency acknowledge) and unit names."""
+        self._play_signal = play_signal
+        self._aliases = aliases or UnitAliases()
+        self._ack_emergency = ack_emergency
+        self._selcall_emergency = selcall_emergency
+
+    @Slot(str, object, object)
+    def send_signal(self, kind: str, params: dict, channel_ids: tuple[str, ...] = ()) -> None:
+        """Key the channels, send one signaling burst (a page, call alert, radio check), unkey after it."""
+        from app.dsp.signaling import SignalingError, encode
+
+        targets = tuple(c for c in channel_ids if c in self._channels) if channel_ids else tuple(
+            cid for cid, ch in self._channels.items() if ch.view.selected)
+        label = f"{kind} {_signal_text(kind, params)}"
+        why = ""
+        if self._shut_down:
+            why = "console shutting down"
+        elif not targets:
+            why = "no channel to send it on"
+        elif self._play_signal is None:
+            why = "no audio engine to send signals with"
+        else:
+            try:
+                encode(kind, samplerate=8000, **params)  # refuse a bad request before anything is keyed
+            except SignalingError as err:
+                why = str(err)
+        if why:
+            self._events.log("signal.refused", channel=",".join(channel_ids), source="console",
+                             detail=f"{label}: {why}")
+            return
+        self._alert_seq += 1
+        key = f"alert#{self._alert_seq}"
+        self._events.log("signal.send", channel=",".join(targets), source="console", detail=label)
+        granted = self._acquire(key, f"signal:{kind}", ALERT_RANK, targets, override=False)
+        if granted:
+            self._alerts[key] = _Alert(kind, signal=(kind, dict(params)))
+            for cid in granted:
+                self._set_view(cid, alert=label)
+            self._check_alert(key)
+        self._publish()
+
+    def on_signal(self, ev: SignalDecoded) -> None:
+        """Signaling decoded on a radio's receive audio: the unit on the tile and in the log; an emergency."""
+        unit = _signal_unit(ev, self._selcall_emergency)
+        emergency = _signal_emergency(ev, self._selcall_emergency)
+        name = self._aliases.name(unit) if unit else ""
+        self._events.log("signal", channel=ev.device, source=ev.kind,
+                         detail=_signal_detail(ev) + (f" · unit {unit}" if unit else "") + (f" ({name})" if name else ""))
+        if emergency:
+            self.on_emergency(EmergencyDeclared(ev.device, unit, ev.t, ev.kind))
+            return
+        ch = self._channels.get(ev.device)
+        if ch is not None and unit:
+            ch.view = replace(ch.view, unit_id=unit, unit_name=name)
+            self._publish()
 
     # -- commands (GUI, CLI, tests) -----------------------------------------------------------
     @Slot(str, bool)
@@ -278,6 +347,11 @@ class ConsoleService(QObject):
                          detail=f"unit {unit}" if unit else "unit unknown")
         self._update_alarm()
         self._publish()
+        if self._ack_emergency and unit and self._emergency_source.pop(channel_id, "") == "mdc1200":
+            from app.dsp.mdc1200_meaning import emergency_ack
+
+            op, arg = emergency_ack(unit)
+            self.send_signal("mdc1200", {"op": op, "arg": arg, "unit": unit}, (channel_id,))
 
     @Slot(str)
     def fail_safe(self, reason: str) -> None:
@@ -372,7 +446,9 @@ class ConsoleService(QObject):
                              detail=f"unit {ev.unit_id or 'unknown'} on a channel this position does not have")
             return
         ch.view = replace(ch.view, emergency=True, emergency_unit=ev.unit_id or ch.view.emergency_unit,
-                          emergency_wall=time.time(), unit_id=ev.unit_id or ch.view.unit_id)
+                          emergency_wall=time.time(), unit_id=ev.unit_id or ch.view.unit_id,
+                          unit_name=self._aliases.name(ev.unit_id) if ev.unit_id else ch.view.unit_name)
+        self._emergency_source[ev.device] = ev.source
         self._last_active = ev.device
         self._events.log("emergency", channel=ev.device, source=ev.source or ev.device,
                          detail=f"unit {ev.unit_id}" if ev.unit_id else "unit unknown")
@@ -633,7 +709,11 @@ class ConsoleService(QObject):
             return
         if not all(self._channels[c].view.transmitting for c in hold.targets):
             return
-        voice = self._play_tone(alert.kind, hold.targets) if self._play_tone is not None else None
+        if alert.signal is not None:
+            kind, params = alert.signal
+            voice = self._play_signal(kind, params, hold.targets) if self._play_signal is not None else None
+        else:
+            voice = self._play_tone(alert.kind, hold.targets) if self._play_tone is not None else None
         if voice is None:
             self._release(key, f"alert {alert.kind}: no tone could be played")
             return
@@ -678,3 +758,49 @@ class ConsoleService(QObject):
             self._alarm_on = on
             self._events.log("emergency.alarm", source="console", detail="on" if on else "off")
             self.alarm.emit(on)
+
+
+# -- signaling text (pure helpers) ---------------------------------------------------------------
+
+def _signal_unit(ev: SignalDecoded, selcall_emergency: str) -> str:
+    """The unit a decoded signal names: an MDC1200 ID, or a 5-tone address (without an emergency suffix)."""
+    if ev.kind == "mdc1200" and isinstance(ev.value, dict):
+        return str(ev.value.get("unit", ""))
+    if ev.kind in SELCALL_KINDS and isinstance(ev.value, str):
+        if selcall_emergency and ev.value.endswith(selcall_emergency) and len(ev.value) > len(selcall_emergency):
+            return ev.value[:-len(selcall_emergency)]
+        return ev.value
+    return ""
+
+
+def _signal_emergency(ev: SignalDecoded, selcall_emergency: str) -> bool:
+    if ev.kind == "mdc1200" and isinstance(ev.value, dict):
+        from app.dsp.mdc1200_meaning import is_emergency
+
+        return is_emergency(ev.value)
+    return (ev.kind in SELCALL_KINDS and bool(selcall_emergency) and isinstance(ev.value, str)
+            and len(ev.value) > len(selcall_emergency) and ev.value.endswith(selcall_emergency))
+
+
+def _signal_detail(ev: SignalDecoded) -> str:
+    if ev.kind == "mdc1200" and isinstance(ev.value, dict):
+        return f"MDC1200 {ev.value.get('meaning', '')}".rstrip()
+    if ev.kind == "qc2" and isinstance(ev.value, (tuple, list)) and len(ev.value) == 2:
+        capcode = ev.extra.get("capcode")
+        return f"Quick Call II {ev.value[0]:.1f}/{ev.value[1]:.1f} Hz" + (f" capcode {capcode}" if capcode else "")
+    return f"{ev.kind.upper()} {ev.value}"
+
+
+def _signal_text(kind: str, params: dict) -> str:
+    """A request to send, as the tile and the log say it."""
+    if kind == "mdc1200":
+        from app.dsp.mdc1200_meaning import meaning
+
+        try:
+            return f"{meaning(int(params['op']), int(params['arg']))} to {params['unit']}"
+        except (KeyError, TypeError, ValueError):
+            return str(params)
+    if kind == "qc2":
+        tones = params.get("tones")
+        return f"{tones[0]}/{tones[1]} Hz" if tones else f"group {params.get('group')} code {params.get('code')}"
+    return str(params.get("digits", params))

@@ -33,3 +33,34 @@ class SimReceiveInputs:
             if column < inp.shape[1]:
                 radio.fill_rx(block)
                 inp[:, column] = block
+
+
+class SimPhoneLine:
+    """The far end of the phone line on the null device: audio queued with ``play`` (e.g. a caller's
+    TTY) comes in on phone_rx, then silence. ``play`` from any thread; ``fill_rx`` in the callback."""
+
+    def __init__(self) -> None:
+        self._clip: np.ndarray | None = None
+        self._pos = 0
+
+    def play(self, samples: np.ndarray) -> None:
+        """Queue float32 mono audio at the stream rate (replaces anything still playing)."""
+        clip = np.ascontiguousarray(samples, dtype=np.float32)
+        self._pos = 0
+        self._clip = clip
+
+    @property
+    def playing(self) -> bool:
+        clip = self._clip
+        return clip is not None and self._pos < len(clip)
+
+    def fill_rx(self, out: np.ndarray) -> None:
+        clip = self._clip
+        if clip is None:
+            out.fill(0.0)
+            return
+        pos = self._pos
+        take = max(0, min(len(out), len(clip) - pos))
+        out[:take] = clip[pos:pos + take]
+        out[take:] = 0.0
+        self._pos = pos + take

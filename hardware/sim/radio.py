@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,7 +37,11 @@ class SimulatedRadio(DriverThread):
         unit_ids: tuple[str, ...] | list[str] = (),
         samplerate: int = 8000,
         emergencies_per_hour: float = 0.0,
+        signal_encoder: Callable[[str, str], np.ndarray] | None = None,
     ) -> None:
+        """``signal_encoder(what, unit)`` -> float32 audio at the stream rate ("ptt_id" or "emergency"):
+        given, a burst with a unit starts with that unit's ID in its audio (MDC1200 PTT ID) instead of
+        naming it in CarrierChanged, and an emergency is sent as signaling audio, for the decoders."""
         super().__init__(device_id, sink)
         self.bursts_per_minute = bursts_per_minute
         self.burst_seconds = burst_seconds
@@ -50,6 +55,11 @@ class SimulatedRadio(DriverThread):
         self._key_lock = threading.Lock()
         self._carrier = False
         self._speech = SpeechLikeSource(samplerate, seed=seed or 0)
+        self.signal_encoder = signal_encoder
+        # Signaling audio at the start of the current burst: set by the radio thread before carrier
+        # rises, read (and its position advanced) by the audio callback only.
+        self._signal: np.ndarray | None = None
+        self._signal_pos = 0
 
     # -- what the console calls ----------------------------------------------------------------
     def key(self, on: bool) -> None:
@@ -78,6 +88,13 @@ class SimulatedRadio(DriverThread):
         """Receive audio for one block: speech-like while carrier is up, silence otherwise."""
         if self._carrier:
             self._speech.fill(out)
+            signal = self._signal
+            if signal is not None:
+                pos = self._signal_pos
+                take = min(len(out), len(signal) - pos)
+                if take > 0:
+                    out[:take] = signal[pos:pos + take]
+                    self._signal_pos = pos + take
         else:
             out.fill(0.0)
 
@@ -121,19 +138,29 @@ class SimulatedRadio(DriverThread):
         return self._rng.expovariate(self.emergencies_per_hour / 3600.0)
 
     def _emergency(self, unit_id: str) -> None:
+        if self.signal_encoder is not None and unit_id:
+            signal = self.signal_encoder("emergency", unit_id)
+            self._burst(len(signal) / self._speech.samplerate + 0.5, None, signal)
+            return
         self.emit(EmergencyDeclared(self.device_id, unit_id, now(), "sim"))
 
-    def _burst(self, seconds: float, unit_id: str | None) -> None:
+    def _burst(self, seconds: float, unit_id: str | None, signal: np.ndarray | None = None) -> None:
         # Half duplex: wait out our own transmission before the channel can be heard.
         while self._keyed.is_set() and not self.stopping:
             self.wait_command(0.05)
         if self.stopping:
             return
         self._jitter()
+        if signal is None and unit_id and self.signal_encoder is not None:
+            signal = self.signal_encoder("ptt_id", unit_id)
+            unit_id = None  # the decoders name the unit, from the audio
+        self._signal_pos = 0
+        self._signal = signal
         self._carrier = True
         self.emit(CarrierChanged(self.device_id, True, now(), unit_id))
         self.run_commands_until(time.monotonic() + seconds)
         self._carrier = False
+        self._signal = None
         self.emit(CarrierChanged(self.device_id, False, now(), unit_id))
 
     def _key_up(self, request: int) -> None:
