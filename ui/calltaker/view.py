@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 
 from app.snapshots import CallsSnapshot
 from ui.calltaker.active_call import ActiveCallPanel
+from ui.calltaker.tty_panel import TtyPanel
 from ui.calltaker.callback_list import CallbackList
 from ui.calltaker.side_windows import DirectoryWindow, StatsWindow
 from ui.calltaker.history import CallHistory
@@ -94,12 +95,18 @@ class CallTakerView(QWidget):
         self.stats_window: StatsWindow | None = None
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.active)
+        # TTY: shown once Baudot tones are heard on the call in hand (app/calls/tty.py).
+        self.tty = TtyPanel(self)
+        self.tty.send_requested.connect(self._send_tty)
+        self.tty.setVisible(False)
+        right.addWidget(self.tty)
         right.addWidget(self.history)
         right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 1)
+        right.setStretchFactor(1, 2)  # the TTY panel, while shown
+        right.setStretchFactor(2, 1)
         # The lists below may shrink to their tab bar and a row or two; the active call never gives way.
         self.history.setMinimumHeight(HISTORY_MIN_HEIGHT)
-        right.setSizes([700, 200])  # the active call first; the lists below keep room for a few rows
+        right.setSizes([700, 300, 200])  # the active call first; the lists below keep room for a few rows
         right.setChildrenCollapsible(False)
 
         layout = QHBoxLayout(self)
@@ -120,6 +127,9 @@ class CallTakerView(QWidget):
         set_style_state(self.ringing_count, "state", "ringing" if count else "none")
         self.active.set_can_rebid(snapshot.can_rebid)
         self.active.render(snapshot.active)
+        tty = snapshot.active.tty if snapshot.active is not None else None
+        self.tty.render(tty)
+        self.tty.setVisible(tty is not None and tty.detected)
         self.history.render(snapshot.recent, snapshot.unassigned_spills)
         self.callbacks.render(snapshot.callbacks)
         waiting = self.callbacks.open_count
@@ -130,6 +140,9 @@ class CallTakerView(QWidget):
         self.hang_up_button.setEnabled(snapshot.active is not None)
         self.ring_button.setVisible(snapshot.manual_ring)
         self.directory.panel.set_dial_method(snapshot.transfer_method)
+
+    def _send_tty(self, text: str) -> None:
+        self._position.send_tty(text)
 
     def answer(self, call_id: int | None = None) -> None:
         if self.snapshot.ringing:

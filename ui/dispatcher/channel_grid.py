@@ -25,6 +25,7 @@ class ChannelGrid(QWidget):
     monitor_requested = Signal(str, bool)  # channel id, on
     instant_requested = Signal(str, bool)  # channel id, pressed
     ack_requested = Signal(str)  # channel id
+    signal_requested = Signal(str, str, object)  # channel id, signaling kind, encoder params
 
     TICK_MS = 250  # countdown to the second, emergency flash at 2 Hz
 
@@ -82,6 +83,7 @@ class ChannelGrid(QWidget):
                 tile.monitor_clicked.connect(self.monitor_requested)
                 tile.instant_held.connect(self.instant_requested)
                 tile.ack_clicked.connect(self.ack_requested)
+                tile.signal_requested.connect(self.signal_requested)
                 self._attach_audio(tile)
                 self._tiles[view.id] = tile
             else:

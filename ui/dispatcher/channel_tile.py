@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout,
+    QWidget,
+)
 
 from app.snapshots import ChannelView
 from ui.dispatcher.badge import Badge
@@ -64,14 +67,14 @@ def tile_look(view: ChannelView) -> TileLook:
         activity, lamp, detail = "pending", "△ KEYING…", ""
     elif view.receiving:
         activity, lamp = "rx", "▼ RX"
-        detail = f"UNIT {view.unit_id}" if view.unit_id else "unit unknown"
+        detail = f"UNIT {_unit_text(view)}" if view.unit_id else "unit unknown"
     else:
         activity, lamp = "idle", "IDLE"  # said quietly (dim, no fill) so active tiles stand out
         heard = []
         if view.last_rx_wall is not None:
             heard.append(f"last RX {clock_text(view.last_rx_wall)}")
         if view.unit_id:
-            heard.append(view.unit_id)
+            heard.append(_unit_text(view))
         detail = " · ".join(heard)
     if view.alert and activity in ("tx", "pending"):
         detail = f"ALERT {view.alert.upper()}"
@@ -93,6 +96,50 @@ def tile_look(view: ChannelView) -> TileLook:
     else:
         state = "idle"
     return TileLook(state, activity, lamp, detail, notice, emergency)
+
+
+def _unit_text(view: ChannelView) -> str:
+    """The unit heard, with its name from the alias table when it has one (plain text, from outside)."""
+    return f"{view.unit_id} · {one_line(view.unit_name)}" if view.unit_name else view.unit_id
+
+
+# Signals the dispatcher can send from a tile's menu: action -> (menu text, what to type).
+SIGNAL_ACTIONS: dict[str, tuple[str, str]] = {
+    "call_alert": ("Call alert (MDC1200)…", "Unit ID (1-4 hex digits)"),
+    "radio_check": ("Radio check (MDC1200)…", "Unit ID (1-4 hex digits)"),
+    "qc2": ("Page: Quick Call II…", "Tone A and tone B in Hz, e.g. 349.0 433.7"),
+    "dtmf": ("Page: DTMF…", "DTMF digits (0-9 * # A-D)"),
+    "zvei1": ("Page: 5-tone ZVEI1…", "5-tone digits"),
+    "ccir": ("Page: 5-tone CCIR…", "5-tone digits"),
+}
+
+
+def signal_request(action: str, text: str) -> tuple[str, dict]:
+    """What the dispatcher typed for ``action`` as (signaling kind, encoder params); ValueError saying what is wrong."""
+    text = text.strip()
+    if action in ("call_alert", "radio_check"):
+        from app.dsp.mdc1200_meaning import CALL_ALERT, RADIO_CHECK, parse_unit, unit_text
+
+        unit = unit_text(parse_unit(text))  # ValueError names the bad ID
+        op, arg = CALL_ALERT if action == "call_alert" else RADIO_CHECK
+        params: dict = {"op": op, "arg": arg, "unit": unit}
+        if action == "call_alert":
+            params["extra"] = bytes(4)  # a double packet: the second block's 4 bytes (none to say)
+        return "mdc1200", params
+    if action == "qc2":
+        parts = text.replace(",", " ").split()
+        try:
+            tones = tuple(float(p) for p in parts)
+        except ValueError:
+            tones = ()
+        if len(tones) != 2:
+            raise ValueError(f"Quick Call II needs two tone frequencies in Hz, got {text!r}")
+        return "qc2", {"tones": tones}
+    if action in ("dtmf", "zvei1", "ccir"):
+        if not text:
+            raise ValueError("type the digits to send")
+        return action, {"digits": text.upper() if action == "dtmf" else text}
+    raise ValueError(f"unknown signal action {action!r}")
 
 
 def tot_text(view: ChannelView, now: float) -> str:
@@ -136,6 +183,7 @@ class ChannelTile(QFrame):
     monitor_clicked = Signal(str, bool)  # channel id, monitor on
     instant_held = Signal(str, bool)  # channel id, pressed: instant transmit on this channel
     ack_clicked = Signal(str)  # channel id: acknowledge its emergency
+    signal_requested = Signal(str, str, object)  # channel id, signaling kind, encoder params (a page, call alert)
 
     def __init__(self, view: ChannelView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -420,6 +468,34 @@ class ChannelTile(QFrame):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        """Right click: send a call alert, radio check or page on this channel (PTT held for the signal)."""
+        menu = QMenu(self)
+        for action, (label, _) in SIGNAL_ACTIONS.items():
+            menu.addAction(label).setData(action)
+        chosen = menu.exec(event.globalPos())
+        if chosen is not None:
+            self.ask_signal(str(chosen.data()))
+        event.accept()
+
+    def ask_signal(self, action: str) -> None:
+        label, prompt = SIGNAL_ACTIONS[action]
+        text, ok = QInputDialog.getText(self, label.rstrip("…"), prompt, QLineEdit.EchoMode.Normal, "")
+        if ok:
+            self.send_typed_signal(action, text)
+
+    def send_typed_signal(self, action: str, text: str) -> bool:
+        """Check what was typed and ask for the signal; a plain-text warning when it cannot be sent."""
+        try:
+            kind, params = signal_request(action, text)
+        except ValueError as err:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Cannot send", str(err), parent=self)
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.open()
+            return False
+        self.signal_requested.emit(self.channel_id, kind, params)
+        return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.isAutoRepeat():

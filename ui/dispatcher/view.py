@@ -79,6 +79,8 @@ class DispatcherView(QWidget):
         self.grid.instant_requested.connect(
             lambda channel_id, held: self._position.instant_transmit(channel_id, "console", held))
         self.grid.ack_requested.connect(lambda channel_id: self._position.acknowledge_emergency(channel_id))
+        self.grid.signal_requested.connect(
+            lambda channel_id, kind, params: self._position.send_signal(kind, params, (channel_id,)))
         scroll = QScrollArea(self)
         scroll.setObjectName("channelScroll")
         scroll.setWidgetResizable(True)
