@@ -536,8 +536,18 @@ class ConsoleService(QObject):
         if not targets:
             self._events.log("ptt.refused", source=source, detail=nothing)
             return
-        self._acquire(key, source, self._rank(source), targets, override=override, latched=latching)
+        self._acquire(key, source, self._rank(source), self._with_patches(targets), override=override,
+                      latched=latching)
         self._publish()
+
+    def _with_patches(self, targets: tuple[str, ...]) -> tuple[str, ...]:
+        """The operator talking on a patched channel talks on its whole patch, as on the air."""
+        wanted = list(targets)
+        for cid in targets:
+            group = self._patches.group_of(cid)
+            if group is not None:
+                wanted += [m for m in group.members if m not in wanted]
+        return tuple(wanted)
 
     def _acquire(self, key: str, source: str, rank: int, wanted: tuple[str, ...], *, override: bool,
                  latched: bool = False) -> tuple[str, ...]:

@@ -372,6 +372,17 @@ def test_operator_takes_a_patched_channel_and_unpatch_unkeys(make_rig, qtbot):
     assert "unknown channel" in rig.kinds("patch.refused")[-1].detail
 
 
+def test_talking_on_a_patched_channel_keys_the_whole_patch(make_rig, qtbot):
+    rig = make_rig(settings(patch_hang_s=0.2))
+    rig.console.patch("p1", ("fire", "ems"))
+    rig.console.select_channel("fire")
+    rig.console.ptt("console", True)
+    qtbot.waitUntil(lambda: keyed(rig, "fire") and keyed(rig, "ems"))
+    assert rig.console.holder_of("ems") == "console" and idle(rig, "police")
+    rig.console.ptt("console", False)
+    qtbot.waitUntil(lambda: idle(rig, "fire") and idle(rig, "ems"))
+
+
 # ---- alerts ---------------------------------------------------------------------------------------------
 
 def test_alert_holds_ptt_for_the_tone_and_releases_after(make_rig, qtbot):
