@@ -68,6 +68,7 @@ class Position(QObject):
     _instant = Signal(str, str, bool)
     _talk_back = Signal(str, bool)
     _monitor = Signal(str, bool)
+    _tune = Signal(str, str)
     _alert = Signal(str, object)
     _signal = Signal(str, object, object)  # kind, encoder params, channel ids
     _tty = Signal(str)
@@ -140,6 +141,10 @@ class Position(QObject):
     def monitor(self, channel_id: str, on: bool) -> None:
         self._monitor.emit(channel_id, on)
 
+    def tune(self, channel_id: str, name: str) -> None:
+        """Switch a radio to one of its channels (a hamlib channel, a tone-remote function)."""
+        self._tune.emit(channel_id, name)
+
     def send_alert(self, kind: str, channel_ids: tuple[str, ...] = ()) -> None:
         """Key the channels (the selected ones when none are given), send the alert tone, unkey after it."""
         self._alert.emit(kind, tuple(channel_ids))
@@ -198,6 +203,21 @@ class Position(QObject):
 
             return np.zeros((2, 0), dtype=np.float32), np.zeros((2, 0), dtype=np.float32)
         return self.engine.input_levels, self.engine.output_levels
+
+    def scope_tap(self) -> Any:
+        """The engine's scope tap (app/audio/scope.py ScopeTap: choose one column, read its newest
+        samples at the stream rate); None before start or without a sound device."""
+        return self.engine.scope if self.engine is not None else None
+
+    def recall_scope(self, radio_id: str) -> Any:
+        """A radio's receive audio from instant recall's 8 kHz ring (app/audio/scope.py RecallScope), or None."""
+        from app.audio.scope import RecallScope
+
+        recorder = self.engine.recall if self.engine is not None else None
+        radios = list(self.audio_map.radio_rx)
+        if recorder is None or radio_id not in radios:
+            return None
+        return RecallScope(recorder, radios.index(radio_id))
 
     def answer_call(self, call_id: int | None = None) -> None:
         self._answer.emit(call_id)
@@ -326,6 +346,7 @@ class Position(QObject):
         self._instant.connect(console.instant_transmit)
         self._talk_back.connect(console.talk_back)
         self._monitor.connect(console.monitor)
+        self._tune.connect(console.tune)
         self._alert.connect(console.send_alert)
         self._signal.connect(console.send_signal)
         self._tty.connect(calls.send_tty)

@@ -38,6 +38,8 @@ class ChannelView:
     pan: float = 0.0  # -1 left ear .. +1 right ear
     muted: bool = False
     monitor: bool = False  # the operator opened its audio regardless of squelch
+    channels: tuple[str, ...] = ()  # what the operator can switch the radio to (hamlib channels, tone-remote functions)
+    tuned: str = ""  # the one it is on ("" = not switched by the console)
     patch_group: str = ""  # the patch group it is in ("" = none)
     tx_deadline_t: float | None = None  # monotonic time the transmit time-out fires (while keyed)
     tot_warning: bool = False  # the time-out is close: the tile warns

@@ -111,7 +111,8 @@ class ConsoleService(QObject):
                       for f in (self._time_out, self._tot_warning, self._confirm_timed_out, self._keyed_up)]
             link = "unknown" if driver is not None else LinkState.FAULT.value
             volume_db, pan = levels.get(radio_id, (0.0, 0.0))
-            view = ChannelView(radio_id, name, kind, link=link, volume_db=volume_db, pan=pan)
+            view = ChannelView(radio_id, name, kind, link=link, volume_db=volume_db, pan=pan,
+                               channels=_channel_names(driver), tuned=_tuned(driver))
             timers[3].setTimerType(Qt.TimerType.PreciseTimer)  # the key-up delay is never cut short
             self._channels[radio_id] = _Channel(view, driver, *timers)
         self._holds: dict[str, _Hold] = {}
@@ -214,6 +215,24 @@ class ConsoleService(QObject):
         picked = [cid for cid, ch in self._channels.items() if ch.view.selected]
         self._events.log("select", channel=",".join(picked), source="console",
                          detail=f"{channel_id} {'only' if exclusive else 'toggled'}")
+        self._publish()
+
+    @Slot(str, str)
+    def tune(self, channel_id: str, name: str) -> None:
+        """Switch a radio to one of its channels (hamlib: frequency and mode; tone remote: a function)."""
+        ch = self._channels.get(channel_id)
+        if ch is None:
+            return
+        tune = getattr(ch.driver, "tune", None)
+        try:
+            if tune is None or not ch.view.channels:
+                raise ValueError(f"radio {channel_id} has no channels to switch to")
+            tune(name)
+        except (ValueError, RuntimeError) as err:
+            self._events.log("radio.tune.refused", channel=channel_id, source=self._operator, detail=str(err))
+            return
+        ch.view = replace(ch.view, tuned=name)
+        self._events.log("radio.tune", channel=channel_id, source=self._operator, detail=name)
         self._publish()
 
     @Slot(str, bool)
@@ -814,3 +833,20 @@ def _signal_text(kind: str, params: dict) -> str:
         tones = params.get("tones")
         return f"{tones[0]}/{tones[1]} Hz" if tones else f"group {params.get('group')} code {params.get('code')}"
     return str(params.get("digits", params))
+
+
+def _channel_names(driver: object) -> tuple[str, ...]:
+    """The channels a radio's driver can be switched to: a hamlib channel list, tone-remote functions."""
+    for attribute in ("channels", "functions"):
+        table = getattr(driver, attribute, None)
+        if isinstance(table, dict):
+            return tuple(table)
+    return ()
+
+
+def _tuned(driver: object) -> str:
+    for attribute in ("function", "tuned"):
+        value = getattr(driver, attribute, "")
+        if isinstance(value, str) and value:
+            return value
+    return ""

@@ -348,3 +348,28 @@ def test_position_keys_a_hamlib_radio_through_ptt(qtbot, rigctld_server, tmp_pat
     finally:
         assert pos.stop(timeout=3.0)
     assert not rigctld_server.ptt(), "stopping the position unkeyed the rigctld radio"
+
+
+def test_the_dispatcher_switches_a_hamlib_radio_to_one_of_its_channels(qtbot, rigctld_server, tmp_path):
+    from app.position import Position
+
+    path = tmp_path / "p.toml"
+    path.write_text(HAMLIB_PROFILE.format(port=rigctld_server.port).replace(
+        'mode = "FM" }]', 'mode = "FM" }, { name = "EMS TAC", freq_hz = 155340000, mode = "FMN" }]'))
+    pos = Position(load_profile(path), profile_path=str(path), data_path=tmp_path / "pos.sqlite3")
+    logged: list = []
+    pos.event_logged.connect(logged.append)
+    pos.start()
+    try:
+        channel = lambda: next(c for c in pos.console.channels if c.id == "hf")  # noqa: E731
+        qtbot.waitUntil(lambda: channel().link == "up", timeout=5000)
+        assert channel().channels == ("FIRE DISP", "EMS TAC") and channel().tuned == ""
+        pos.tune("hf", "EMS TAC")
+        qtbot.waitUntil(lambda: channel().tuned == "EMS TAC", timeout=3000)
+        qtbot.waitUntil(lambda: rigctld_server.ask("f")["Frequency"] == "155340000", timeout=3000)
+        assert rigctld_server.ask("m")["Mode"] == "FMN"
+        pos.tune("hf", "PD NORTH")  # not one of its channels: refused, nothing changes
+        qtbot.waitUntil(lambda: any(e.kind == "radio.tune.refused" for e in logged), timeout=3000)
+        assert channel().tuned == "EMS TAC"
+    finally:
+        assert pos.stop(timeout=3.0)

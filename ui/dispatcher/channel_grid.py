@@ -26,6 +26,7 @@ class ChannelGrid(QWidget):
     instant_requested = Signal(str, bool)  # channel id, pressed
     ack_requested = Signal(str)  # channel id
     signal_requested = Signal(str, str, object)  # channel id, signaling kind, encoder params
+    tune_requested = Signal(str, str)  # channel id, radio channel name
 
     TICK_MS = 250  # countdown to the second, emergency flash at 2 Hz
 
@@ -84,6 +85,7 @@ class ChannelGrid(QWidget):
                 tile.instant_held.connect(self.instant_requested)
                 tile.ack_clicked.connect(self.ack_requested)
                 tile.signal_requested.connect(self.signal_requested)
+                tile.tune_requested.connect(self.tune_requested)
                 self._attach_audio(tile)
                 self._tiles[view.id] = tile
             else:

@@ -184,6 +184,7 @@ class ChannelTile(QFrame):
     instant_held = Signal(str, bool)  # channel id, pressed: instant transmit on this channel
     ack_clicked = Signal(str)  # channel id: acknowledge its emergency
     signal_requested = Signal(str, str, object)  # channel id, signaling kind, encoder params (a page, call alert)
+    tune_requested = Signal(str, str)  # channel id, radio channel (hamlib) or function (tone remote) name
 
     def __init__(self, view: ChannelView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -297,7 +298,7 @@ class ChannelTile(QFrame):
         look = tile_look(view)
         self.look = look
         self.name_label.setText(view.name or view.id)
-        self.kind_label.setText(one_line(view.kind.upper()))
+        self.kind_label.setText(one_line(view.kind.upper() + (f" · {view.tuned}" if view.tuned else "")))
         self.detail_label.setText(look.detail)
         self.notice_label.setText(look.notice)
         self.selected_label.setVisible(view.selected)
@@ -474,9 +475,21 @@ class ChannelTile(QFrame):
         menu = QMenu(self)
         for action, (label, _) in SIGNAL_ACTIONS.items():
             menu.addAction(label).setData(action)
+        channels = self.view.channels if self.view is not None else ()
+        if channels:
+            switch = menu.addMenu("Radio channel")
+            for name in channels:
+                item = switch.addAction(one_line(name))  # from the profile: shown as text, never markup
+                item.setData(f"tune:{name}")
+                item.setCheckable(True)
+                item.setChecked(self.view is not None and name == self.view.tuned)
         chosen = menu.exec(event.globalPos())
         if chosen is not None:
-            self.ask_signal(str(chosen.data()))
+            data = str(chosen.data())
+            if data.startswith("tune:"):
+                self.tune_requested.emit(self.channel_id, data[len("tune:"):])
+            else:
+                self.ask_signal(data)
         event.accept()
 
     def ask_signal(self, action: str) -> None:

@@ -79,6 +79,7 @@ class DispatcherView(QWidget):
         self.grid.instant_requested.connect(
             lambda channel_id, held: self._position.instant_transmit(channel_id, "console", held))
         self.grid.ack_requested.connect(lambda channel_id: self._position.acknowledge_emergency(channel_id))
+        self.grid.tune_requested.connect(lambda channel_id, name: self._position.tune(channel_id, name))
         self.grid.signal_requested.connect(
             lambda channel_id, kind, params: self._position.send_signal(kind, params, (channel_id,)))
         scroll = QScrollArea(self)
