@@ -197,7 +197,19 @@ def _latency_table(result, backend_name: str) -> list[str]:
     ] + ([f"warning      {result.status_blocks} blocks had under/overflows"] if result.status_blocks else [])
 
 
+from ui import diag_report as _diag_report  # noqa: E402 - argparse only; the report loads on use
+
+from ui import diag_inventory as _diag_inventory, diag_radios as _diag_radios  # noqa: E402 - argparse only
+
+from ui import diag_serial as _diag_serial  # noqa: E402 - argparse only; the serial checks load on use
+
 # Name -> (add the subcommand's parser, run it). Add a check here.
 CHECKS: dict[str, tuple[Callable[[Any, argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "audio-latency": (_add_audio_latency, _audio_latency),
+    **_diag_serial.CHECKS,  # lines, serial-loopback, monitor
+    "list": (_diag_inventory.add_list, _diag_inventory.run_list),
+    "ptt": (_diag_radios.add_ptt, _diag_radios.run_ptt),
+    "rig": (_diag_radios.add_rig, _diag_radios.run_rig),
+    "trc": (_diag_radios.add_trc, _diag_radios.run_trc),
+    "report": (_diag_report.add_report_parser, _diag_report.report_command),
 }
