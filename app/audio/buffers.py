@@ -32,6 +32,7 @@ class BufferLayout:
     recall_channels: int = 0
     recall_capacity: int = 0  # 8 kHz samples per channel
     clock_capacity: int = 0  # blocks timed (benchmarks); 0 = no timing
+    scope_capacity: int = 0  # full-rate samples of the one column the technician's scope watches
 
     def fields(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
         recall = (self.recall_capacity, self.recall_channels) if self.recall_channels else (0, 0)
@@ -47,6 +48,8 @@ class BufferLayout:
             ("clock_spans", (self.clock_capacity,), np.dtype(np.int64)),
             ("clock_flags", (self.clock_capacity,), np.dtype(np.int64)),
             ("clock_state", (2,), np.dtype(np.int64)),  # [blocks timed, callback thread's native id]
+            ("scope_ring", (self.scope_capacity,), np.dtype(np.float32)),
+            ("scope_state", (4,), np.dtype(np.int64)),  # app/audio/scope.py: SELECT, WRITTEN, SINCE, WRITING
         ]
 
     def offsets(self) -> tuple[dict[str, int], int]:
@@ -77,6 +80,8 @@ class EngineBuffers:
     clock_spans: np.ndarray
     clock_flags: np.ndarray
     clock_state: np.ndarray
+    scope_ring: np.ndarray  # the scope tap's ring (app/audio/scope.py)
+    scope_state: np.ndarray  # [column asked for (-1 off), samples written, written when it started, column written]
 
     def __init__(self, layout: BufferLayout, memory: memoryview | None = None) -> None:
         self.layout = layout
@@ -99,9 +104,10 @@ class EngineBuffers:
         """Start values; also commits every page (a first touch inside the callback is a page fault)."""
         self.levels.fill(FLOOR_DBFS)
         for name in ("counters", "done_ids", "trc_ids", "trc_left", "recall_counts", "clock_starts",
-                     "clock_spans", "clock_flags", "clock_state"):
+                     "clock_spans", "clock_flags", "clock_state", "scope_ring"):
             getattr(self, name).fill(0)
         self.recall_ring.fill(0)
+        self.scope_state[:] = (-1, 0, 0, -1)  # the tap is off until the scope asks for a column
 
 
 class _Block(shared_memory.SharedMemory):

@@ -11,7 +11,8 @@ One block (``process``), in order:
    matrix. Rows of stopped voices have zero routes.
 4. Meters on inputs and outputs (one ``Meter`` over both), a clip counter, then the clip to [-1, 1]
    into the device's ``out``.
-5. Instant recall gets the receive inputs; counters take the device's status bits.
+5. The technician's scope tap copies the one column it watches (app/audio/scope.py); instant recall
+   gets the receive inputs; counters take the device's status bits.
 
 Why no lock: everything a block reads from the control side is one immutable ``_Mix`` (plan-derived
 matrices, the voice list and its route matrix, the TRC keying voices) that the control thread
@@ -41,6 +42,7 @@ from typing import Protocol
 import numpy as np
 
 from app.audio.buffers import BufferLayout, EngineBuffers
+from app.audio.scope import ScopeTap, ScopeWriter, scope_capacity
 from app.audio.voices import TrcVoice
 from app.dsp.meters import Meter
 from app.dsp.mixplan import MixPlan
@@ -140,6 +142,7 @@ class Engine:
         self.input_levels = self._meter.levels[:, :n_in]  # (2, n_in) dBFS: row 0 peak, row 1 RMS
         self.output_levels = self._meter.levels[:, n_in:]  # (2, n_out), before the clip: an over reads > 0
         self.counters = buffers.counters
+        self.scope = ScopeTap(buffers.scope_ring, buffers.scope_state, samplerate, n_in, n_out)  # choose + read
         self._publish = publish
 
         # ---- callback buffers, made once
@@ -154,6 +157,7 @@ class Engine:
         self._done_ids = buffers.done_ids  # slot -> id of the voice that ended there
         self._trc_ids, self._trc_left = buffers.trc_ids, buffers.trc_left
         self._live: dict[int, Voice] = {}  # audio process: voice id -> the voice object playing here
+        self._scope = ScopeWriter(buffers.scope_ring, buffers.scope_state, n_in, n_out)  # the technician's scope tap
 
         # ---- control side
         self._ids = itertools.count(1)
@@ -190,6 +194,7 @@ class Engine:
             counters[CLIPPED_BLOCKS] += 1
         np.minimum(mixed, 1.0, out=out)
         np.maximum(out, -1.0, out=out)
+        self._scope.write(inp, out)  # one column copied, only while the scope watches
         if self.recall is not None:
             self.recall.write(inp)
         counters[BLOCKS] += 1
@@ -302,7 +307,8 @@ class Engine:
                    clock_capacity: int = 0) -> BufferLayout:
         """The shared arrays an engine with these settings needs."""
         return BufferLayout(n_in, n_out, max_voices, len(trc_outputs), len(recall_inputs),
-                            int(recall_seconds * OUT_RATE) if recall_inputs else 0, clock_capacity)
+                            int(recall_seconds * OUT_RATE) if recall_inputs else 0, clock_capacity,
+                            scope_capacity(samplerate))
 
     # ---- audio-process side --------------------------------------------------------------------
 

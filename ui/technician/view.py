@@ -14,6 +14,7 @@ from ui.technician.audio_panel import AudioPanel
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
 from ui.technician.position_info import PositionInfoPanel
+from ui.technician.scope_panel import ScopePanel
 from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import plain_label
 
@@ -85,6 +86,8 @@ class TechnicianView(QWidget):
         self.tabs.addTab(self.inspector, "ALI INSPECTOR")
         self.audio = AudioPanel(position, self.meters)
         self.tabs.addTab(self.audio, "AUDIO")
+        self.scope = ScopePanel(position)
+        self.tabs.addTab(self.scope, "SCOPE")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 16)
