@@ -9,15 +9,12 @@ or the report could not be written.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-FORMATS = ("html", "json", "both")
+FORMATS = ("html", "json", "both")  # app.report.write.FORMATS (not imported here: argparse only)
 
 
 def add_report_parser(checks: Any, profile_options: argparse.ArgumentParser) -> None:
@@ -36,14 +33,6 @@ def add_report_parser(checks: Any, profile_options: argparse.ArgumentParser) -> 
     cmd.add_argument("--format", choices=FORMATS, default="html", help="html (default), json or both")
     cmd.add_argument("--skip-slow", action="store_true",
                      help="leave out the steps that take seconds (link states, latency, bench audio)")
-
-
-def output_paths(output: str, fmt: str) -> dict[str, Path]:
-    """{"html": path, "json": path} for what ``--format`` asks for."""
-    path = Path(output)
-    if fmt == "both":
-        return {"html": path.with_suffix(".html"), "json": path.with_suffix(".json")}
-    return {fmt: path}
 
 
 def report_context(args: argparse.Namespace) -> Any:
@@ -67,22 +56,11 @@ def report_context(args: argparse.Namespace) -> Any:
     return ctx
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def report_command(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication
 
-    from app.report import FAIL, collect, render_html, render_json
+    from app.report import FAIL, collect
+    from app.report.write import output_paths, write_report
 
     paths = output_paths(args.output, args.format)
     for path in paths.values():
@@ -107,10 +85,8 @@ def report_command(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     app.processEvents()  # what the stopped position left queued
-    renderers = {"html": render_html, "json": render_json}
     try:
-        for fmt, path in paths.items():
-            write_atomically(path, renderers[fmt](report))
+        write_report(report, paths)
     except OSError as err:
         print(f"diag report: cannot write {err.filename or args.output}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,6 +14,7 @@ from ui.technician.audio_panel import AudioPanel
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
 from ui.technician.position_info import PositionInfoPanel
+from ui.technician.report_panel import ReportPanel
 from ui.technician.scope_panel import ScopePanel
 from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import plain_label
@@ -88,6 +89,8 @@ class TechnicianView(QWidget):
         self.tabs.addTab(self.audio, "AUDIO")
         self.scope = ScopePanel(position)
         self.tabs.addTab(self.scope, "SCOPE")
+        self.report = ReportPanel(position)
+        self.tabs.addTab(self.report, "REPORT")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 16)
