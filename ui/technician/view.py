@@ -13,7 +13,9 @@ from ui.technician.ali_inspector import AliInspector
 from ui.technician.audio_panel import AudioPanel
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
+from ui.technician.inventory_panel import InventoryPanel
 from ui.technician.position_info import PositionInfoPanel
+from ui.technician.radios_panel import RadiosPanel
 from ui.technician.report_panel import ReportPanel
 from ui.technician.scope_panel import ScopePanel
 from ui.widgets.meter_poll import MeterPoll, levels_source
@@ -85,6 +87,10 @@ class TechnicianView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(split, "DEVICES · EVENT LOG")
         self.tabs.addTab(self.inspector, "ALI INSPECTOR")
+        self.inventory = InventoryPanel(position)
+        self.tabs.addTab(self.inventory, "INVENTORY")
+        self.radios = RadiosPanel(position)
+        self.tabs.addTab(self.radios, "RADIOS")
         self.audio = AudioPanel(position, self.meters)
         self.tabs.addTab(self.audio, "AUDIO")
         self.scope = ScopePanel(position)
