@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from app.audio.service import AudioService
 from app.calls.service import CallsService
 from app.console.input_map import InputMap
+from app.console.input_monitor import InputMonitor
 from app.console.service import ConsoleService
 from app.eventlog import EventLog
 from app.status import StatusService
@@ -55,6 +56,7 @@ class ControlHub(QObject):
         *,
         audio: AudioService | None = None,
         input_map: InputMap | None = None,
+        input_monitor: InputMonitor | None = None,
         ali_device: str = "",
         heartbeat_timeout_s: float = 90.0,
         parent: QObject | None = None,
@@ -70,6 +72,7 @@ class ControlHub(QObject):
         self.input_map = input_map
         if input_map is not None:
             console.changed.connect(self._on_console_for_inputs)
+        self.input_monitor = input_monitor  # the technician's inputs tester: every input event and its action
         self.ali_device = ali_device
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._ali_up_since: float | None = None
@@ -113,6 +116,7 @@ class ControlHub(QObject):
                 self.audio.on_carrier(ev)
         elif isinstance(ev, InputChanged):
             self.events.log("input", channel="", source=ev.device, detail=f"{ev.control} {'down' if ev.pressed else 'up'}")
+            self._monitor_input(ev)
             if self.input_map is not None:
                 self.input_map.on_input(ev)
             else:
@@ -120,6 +124,7 @@ class ControlHub(QObject):
                 if self.audio is not None:
                     self.audio.on_input(ev)
         elif isinstance(ev, ControlValue):
+            self._monitor_input(ev)
             if self.input_map is not None:  # a fader moves often: not logged, the volume change is
                 self.input_map.on_value(ev)
         elif isinstance(ev, KeyStateChanged):
@@ -154,6 +159,16 @@ class ControlHub(QObject):
         self.console.on_link(ev)
         if self.audio is not None:
             self.audio.on_link(ev)
+
+    def _monitor_input(self, ev: InputChanged | ControlValue) -> None:
+        if self.input_monitor is None:
+            return
+        if self.input_map is not None:
+            binding = self.input_map.binding(ev.device, ev.control)
+            action = binding.action if binding is not None else None
+        else:  # no map: every input keys PTT by its id
+            action = "ptt" if isinstance(ev, InputChanged) else None
+        self.input_monitor.record(ev, action)
 
     @Slot(object)
     def _on_console_for_inputs(self, snapshot: object) -> None:

@@ -24,6 +24,7 @@ from app.calls.service import CallsService
 from app.config import Profile, storage_path
 from app.console.service import ConsoleService
 from app.console.input_map import InputMap
+from app.console.input_monitor import InputMonitor
 from app.console.unit_aliases import UnitAliasError, UnitAliases, load_unit_aliases
 from app.console.settings import console_settings
 from app.control import ControlHub, DeviceBridge
@@ -106,6 +107,7 @@ class Position(QObject):
         self.status = StatusSnapshot()
         self.audio = AudioSnapshot()
         self.engine: Engine | None = None  # its meter arrays are read by the GUI (see audio_levels)
+        self.input_monitor = InputMonitor()  # every input event and its bound action (Technician INPUTS tab)
         self.sim_phone_line: Any = None  # null device: the far end of the phone line (hardware/sim/audio.py)
         self.dsp_worker: DspWorker | None = None  # live signaling decoders (app/audio/dsp_worker.py)
         self.vox: VoxPoller | None = None  # software carrier of radios with [radios.vox] enabled
@@ -312,6 +314,7 @@ class Position(QObject):
         calls.set_tty_sender(audio_service.send_tty)
         input_map = InputMap.from_profile(profile.inputs, console, audio_service, {b.id: b.driver for b in inputs})
         hub = ControlHub(console, calls, status, events, audio=audio_service, input_map=input_map,
+                         input_monitor=self.input_monitor,
                          ali_device=ali.id if ali else "",
                          heartbeat_timeout_s=profile.ali.heartbeat_timeout_s if profile.ali else 90.0)
         self._store_error.connect(hub.on_store_error)

@@ -13,6 +13,7 @@ from ui.technician.ali_inspector import AliInspector
 from ui.technician.audio_panel import AudioPanel
 from ui.technician.device_table import DeviceTable
 from ui.technician.event_log import EventLogView
+from ui.technician.inputs_panel import InputsPanel
 from ui.technician.inventory_panel import InventoryPanel
 from ui.technician.position_info import PositionInfoPanel
 from ui.technician.radios_panel import RadiosPanel
@@ -95,6 +96,8 @@ class TechnicianView(QWidget):
         self.tabs.addTab(self.audio, "AUDIO")
         self.scope = ScopePanel(position)
         self.tabs.addTab(self.scope, "SCOPE")
+        self.inputs = InputsPanel(position)
+        self.tabs.addTab(self.inputs, "INPUTS")
         self.report = ReportPanel(position)
         self.tabs.addTab(self.report, "REPORT")
 
