@@ -4,6 +4,11 @@ A step takes the ``ReportContext`` and returns a ``Section`` with PASS, FAIL or 
 reason. Nothing here keys a transmitter: serial ports are opened at the lines' idle levels (what the
 radio's own driver holds them at) and closed at once, rigctld is only asked questions, and the
 throwaway position that reports link states is stopped (which unkeys everything) before the next step.
+
+Run beside a live console, the throwaway position finds the local serial ports it holds busy (ports
+are opened exclusively) and leaves Hamlib radios out (a rigctld link unkeys a radio it finds keyed).
+A network serial port (rfc2217://, socket://) shared by a terminal server that accepts a second
+connection is the one thing the report cannot guard: run it with --skip-slow beside such a console.
 """
 
 from __future__ import annotations
@@ -182,7 +187,8 @@ def inventory(ctx: ReportContext) -> Section:
     except ImportError as err:
         return _section("inventory", title, SKIPPED, f"device discovery is not available: {err}")
     status = ctx.position.status if ctx.position is not None else ctx.status
-    found = build_inventory(discover(), ctx.profile, status)
+    found = build_inventory(_discover_beside(ctx.position) if ctx.position is not None else discover(),
+                            ctx.profile, status)
     data = found.as_dict()
     missing = [c for c in found.configured if c.found is False]
     problems = list(found.discovery.problems)
@@ -195,9 +201,29 @@ def inventory(ctx: ReportContext) -> Section:
     return _section("inventory", title, FAIL if missing else PASS, summary, data)
 
 
+def _discover_beside(_position: Any) -> Any:
+    """A scan for a running console: sound devices are listed in a child process, so the console's own
+    PortAudio (which may run the sound device) is never re-initialised under it."""
+    import json
+    from dataclasses import replace
+
+    from hardware.discovery import discover, discovery_from_dict
+
+    try:
+        done = subprocess.run([sys.executable, "-m", "hardware.discovery"], capture_output=True, text=True,
+                              timeout=20, check=False)
+        if done.returncode != 0:
+            raise OSError(f"device scan process exited {done.returncode}: {done.stderr.strip()[-300:]}")
+        return discovery_from_dict(json.loads(done.stdout))
+    except (OSError, ValueError, subprocess.SubprocessError) as err:  # a frozen build, a broken library
+        scan = discover(audio=False)
+        return replace(scan, problems=(*scan.problems, f"audio: not listed ({err})"))
+
+
 # --- link states ---------------------------------------------------------------------------------
 
 _BAD_LINKS = ("down", "fault")
+_NOT_STARTED = "not started"
 
 
 def _link_rows(snapshot: Any) -> list[dict[str, Any]]:
@@ -209,7 +235,8 @@ def _links_verdict(rows: list[dict[str, Any]], how: str) -> Section:
     bad = [r for r in rows if r["state"] in _BAD_LINKS]
     unknown = [r for r in rows if r["state"] == "unknown"]
     up = sum(1 for r in rows if r["state"] == "up")
-    summary = f"{up} of {len(rows)} links up ({how})"
+    started = sum(1 for r in rows if r["state"] != _NOT_STARTED)
+    summary = f"{up} of {started} links up ({how})"
     if bad:
         summary += "; " + "; ".join(f"{r['id']} {r['state']}: {r['detail'] or 'no reason given'}" for r in bad)
     if unknown:
@@ -227,7 +254,10 @@ def links(ctx: ReportContext) -> Section:
         return _section("links", "Configured devices' links", SKIPPED,
                         "skipped (--skip-slow): the position was not started")
     ctx.status = run_position_briefly(ctx)
-    rows = _link_rows(ctx.status)
+    # The throwaway position's own store is not the position's: the events section reads the real one.
+    rows = [r for r in _link_rows(ctx.status) if r["kind"] != "store"]
+    rows += [{"id": r.id, "label": r.name, "kind": "radio", "state": _NOT_STARTED,
+              "detail": "checked read-only in the rigctld section"} for r in ctx.profile.radios if r.kind == "hamlib"]
     return _links_verdict(rows, f"a position started for {ctx.link_seconds:g} s at most")
 
 
@@ -241,8 +271,11 @@ def run_position_briefly(ctx: ReportContext) -> Any:
     app = QCoreApplication.instance()
     if app is None:
         raise RuntimeError("the link check needs a QCoreApplication on this thread")
+    # Hamlib radios stay out: a rigctld link unkeys a radio it finds keyed when it connects, and the
+    # radio may be keyed by the console this report is run beside. The rigctld step only asks.
+    profile = ctx.profile.model_copy(update={"radios": [r for r in ctx.profile.radios if r.kind != "hamlib"]})
     with tempfile.TemporaryDirectory(prefix="dc-report-") as folder:
-        position = Position(ctx.profile, profile_path=ctx.profile_path, data_path=Path(folder) / "report.sqlite3")
+        position = Position(profile, profile_path=ctx.profile_path, data_path=Path(folder) / "report.sqlite3")
         try:
             position.start()
             deadline = time.monotonic() + ctx.link_seconds

@@ -54,7 +54,7 @@ def test_demo_profile_on_the_null_device(tmp_path):
     parsed, data, _page = read_both(tmp_path / "r" / "demo")
     by_name = sections(data)
     assert by_name["links"]["status"] == "PASS"
-    assert {row["id"] for row in by_name["links"]["data"]} >= {"ali", "phone", "audio", "store"}
+    assert {row["id"] for row in by_name["links"]["data"]} >= {"ali", "phone", "audio", "fire-disp"}
     assert by_name["audio-latency"]["status"] == "SKIPPED" and "null" in by_name["audio-latency"]["summary"]
     assert by_name["bench-audio"]["status"] == "PASS" and by_name["bench-audio"]["data"]["p99_us"] > 0
     assert by_name["versions"]["data"]["numpy"] and by_name["versions"]["data"]["Qt"]
@@ -116,7 +116,18 @@ port = {rigctld_server.port}
 [ali]
 url = "{ali_url}"
 """)
-    out = run_report(tmp_path, "--config", str(profile), "-o", str(tmp_path / "bench"), "--format", "both")
+    # The radio is keyed by someone else (a console beside the report): the report must leave it keyed.
+    from hardware.radio.rigctld import RigctldClient
+
+    keyer = RigctldClient(rigctld_server.host, rigctld_server.port)
+    keyer.connect()
+    try:
+        assert keyer.command("T 1").ok and rigctld_server.ptt()
+        out = run_report(tmp_path, "--config", str(profile), "-o", str(tmp_path / "bench"), "--format", "both")
+        assert rigctld_server.ptt(), "the report unkeyed a radio it was only to look at"
+    finally:
+        keyer.command("T 0")
+        keyer.close()
     assert "Traceback" not in out.stderr
     _parsed, data, page = read_both(tmp_path / "bench")
     by_name = sections(data)
@@ -127,8 +138,10 @@ url = "{ali_url}"
     assert by_name["serial"]["status"] == "FAIL"
     rig = by_name["rigctld"]
     assert rig["status"] == "PASS", rig
-    assert rig["data"][0]["ptt"] is False and rig["data"][0]["frequency_hz"] > 0
-    assert not rigctld_server.ptt()
+    assert rig["data"][0]["ptt"] is True and rig["data"][0]["frequency_hz"] > 0
+    hf = next(row for row in by_name["links"]["data"] if row["id"] == "hf")
+    assert hf["state"] == "not started" and "rigctld" in hf["detail"]
+    assert "store" not in {row["id"] for row in by_name["links"]["data"]}  # the throwaway store is not listed
     events = by_name["events"]
     assert events["status"] == "FAIL" and "1 errors" in events["summary"]
     assert [row["kind"] for row in events["data"]["listed"]] == ["link.fault"]
