@@ -478,13 +478,26 @@ def configured_ports(profile: Any) -> list[tuple[str, str]]:
 
 
 def system_ports() -> list[tuple[str, str]]:
-    """(device, description) of the serial ports the operating system lists."""
-    try:
-        from serial.tools import list_ports  # lazy: device library
-    except ImportError:
-        return []
-    ports = []
-    for info in sorted(list_ports.comports(), key=lambda p: p.device):
-        extra = f" {info.vid:04X}:{info.pid:04X}" if info.vid is not None and info.pid is not None else ""
-        ports.append((info.device, f"{info.description or info.device}{extra}"))
-    return ports
+    """(device, description) of the serial ports the operating system lists (the inventory's list)."""
+    from hardware.discovery import list_serial_ports
+
+    ports, _problems = list_serial_ports()
+    described = []
+    for info in ports:
+        extra = f" [{info.usb_id}]" if info.usb_id else ""
+        described.append((info.device, f"{info.description or info.device}{extra}"))
+    return described
+
+
+def port_choices(profile: Any) -> list[tuple[str, str]]:
+    """The profile's ports first, then every other port the system lists; each URL once."""
+    choices: list[tuple[str, str]] = []
+    for url, what in configured_ports(profile) + system_ports():
+        for index, (known, known_what) in enumerate(choices):
+            if same_port(known, url):
+                if what not in known_what:
+                    choices[index] = (known, f"{known_what}; {what}")
+                break
+        else:
+            choices.append((url, what))
+    return choices

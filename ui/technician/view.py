@@ -19,6 +19,7 @@ from ui.technician.position_info import PositionInfoPanel
 from ui.technician.radios_panel import RadiosPanel
 from ui.technician.report_panel import ReportPanel
 from ui.technician.scope_panel import ScopePanel
+from ui.technician.serial_panel import SerialPanel
 from ui.widgets.meter_poll import MeterPoll, levels_source
 from ui.widgets.plain import plain_label
 
@@ -92,6 +93,8 @@ class TechnicianView(QWidget):
         self.tabs.addTab(self.inventory, "INVENTORY")
         self.radios = RadiosPanel(position)
         self.tabs.addTab(self.radios, "RADIOS")
+        self.serial = SerialPanel(position)
+        self.tabs.addTab(self.serial, "SERIAL")
         self.audio = AudioPanel(position, self.meters)
         self.tabs.addTab(self.audio, "AUDIO")
         self.scope = ScopePanel(position)
