@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.snapshots import AudioCounters, AudioSnapshot
+from ui.technician.latency_box import LatencyBox
 from ui.widgets.level_meter import LevelMeter
 from ui.widgets.link_state import link_glyph, link_style, link_word
 from ui.widgets.meter_poll import MeterPoll, Side
@@ -204,6 +205,8 @@ class AudioPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(12)
         layout.addLayout(top)
+        self.latency = LatencyBox(position)
+        layout.addWidget(_titled("ROUND-TRIP LATENCY", self.latency))
         layout.addLayout(channels, 1)
 
         # Labels exist before the engine starts (from the profile's channel map).
