@@ -24,7 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.audio.latency import SETTLE_SECONDS, LatencyError, LatencyResult, measure_round_trip
+from app.audio.latency import (
+    SETTLE_SECONDS,
+    LatencyError,
+    LatencyResult,
+    measure_round_trip,
+)
 
 JACK_SETTLE_S = 1.0  # silence before the first probe while the job rewires the new ports
 WIRE_TIMEOUT_S = 5.0

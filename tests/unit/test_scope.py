@@ -10,7 +10,12 @@ import pytest
 
 from app.audio.buffers import SharedBuffers
 from app.audio.engine import Engine
-from app.audio.scope import RecallScope, ScopeTap, rms_dbfs, scope_capacity, spectrum_dbfs
+from app.audio.scope import (
+    RecallScope,
+    rms_dbfs,
+    scope_capacity,
+    spectrum_dbfs,
+)
 from app.audio.voices import ToneVoice
 from app.dsp import tones
 from app.dsp.mixplan import MixPlan
