@@ -323,39 +323,30 @@ def configured_ports(profile: Any) -> list[PortToCheck]:
 
 
 def check_port_opens(port: PortToCheck) -> dict[str, Any]:
-    """Open the port at its idle line levels, read its modem lines and close it (in finally)."""
+    """Open the port at its idle line levels (the serial bench's quiet open), read its modem lines and
+    put them back and close it (in finally). Raises OSError naming the port when it does not open."""
+    from app.bench.serial_checks import open_quiet, release
     from hardware.serial.ports import LineSettings
 
-    checks = _optional("app.bench.serial_checks")  # the serial bench's quiet open, when it is there
+    rts, dtr = bool(port.rts), bool(port.dtr)
     started = time.perf_counter()
-    if checks is not None:
-        handle, has_lines = checks.open_quiet(port.url, LineSettings(timeout=0), rts=bool(port.rts),
-                                              dtr=bool(port.dtr))
-    else:
-        from hardware.serial.ports import open_port
-
-        handle, has_lines = open_port(port.url, LineSettings(timeout=0), rts=port.rts, dtr=port.dtr), True
+    handle, has_lines = open_quiet(port.url, LineSettings(timeout=0), rts=rts, dtr=dtr)
     try:
         opened_ms = (time.perf_counter() - started) * 1000.0
-        lines: dict[str, Any] = {}
-        for name in ("cts", "dsr", "cd", "ri") if has_lines else ():
-            try:
-                lines[name] = bool(getattr(handle, name))
-            except (OSError, NotImplementedError, ValueError) as err:
-                lines[name] = f"unreadable: {err}"
+        lines: dict[str, Any] | str = "this port has no modem lines (a pseudo-terminal)"
+        if has_lines:
+            lines = {}
+            for name in ("cts", "dsr", "cd", "ri"):
+                try:
+                    lines[name] = bool(getattr(handle, name))
+                except (OSError, NotImplementedError, ValueError) as err:
+                    lines[name] = f"unreadable: {err}"
     finally:
-        if checks is not None and has_lines:
-            checks.release(handle, bool(port.rts), bool(port.dtr))
+        if has_lines:
+            release(handle, rts, dtr)
         else:
             handle.close()
-    return {"opened_ms": round(opened_ms, 2), "lines": lines if has_lines else "this port has no modem lines"}
-
-
-def _optional(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
+    return {"opened_ms": round(opened_ms, 2), "lines": lines}
 
 
 def serial_ports(ctx: ReportContext) -> Section:
@@ -392,30 +383,15 @@ def serial_ports(ctx: ReportContext) -> Section:
 
 
 def check_rigctld(host: str, port: int, timeout_s: float = 2.0) -> dict[str, Any]:
-    """Ask a rigctld what it is, its frequency and its PTT state (questions only; nothing is set).
-    Raises RigctldError when it does not answer."""
-    from hardware.radio.rigctld import RigctldClient, RigctldError
+    """The radio bench's rigctld check: model, frequency, mode, PTT and DCD, asked, never set.
+    Raises RigctldError when rigctld does not answer."""
+    from app.bench.radio_checks import rig_check
+    from hardware.radio.rigctld import RigctldError
 
-    checks = _optional("app.bench.radio_checks")  # the radio bench's fuller check, when it is there
-    if checks is not None:
-        report = checks.rig_check(host, port, timeout_s=timeout_s)
-        if not report.ok:
-            raise RigctldError(report.error or f"rigctld {host}:{port} did not answer")
-        return {k: v for k, v in report.as_dict().items() if k not in ("ok", "error", "address")}
-    client = RigctldClient(host, port, timeout_s)
-    started = time.perf_counter()
-    client.connect()
-    try:
-        answers: dict[str, Any] = {"connect_ms": round((time.perf_counter() - started) * 1000.0, 2)}
-        info, freq, ptt = client.command("_"), client.command("f"), client.command("t")
-        answers["info"] = info.values.get("Info", "") if info.ok else ""
-        if not freq.ok or not ptt.ok:
-            raise RigctldError(f"rigctld {host}:{port} answered RPRT {freq.code}/{ptt.code} to f/t")
-        answers["frequency_hz"] = int(float(freq.values.get("Frequency", "0")))
-        answers["ptt"] = ptt.values.get("PTT", "0") not in ("0", "")
-        return answers
-    finally:
-        client.close()
+    report = rig_check(host, port, timeout_s=timeout_s)
+    if not report.ok:
+        raise RigctldError(report.error or f"rigctld {host}:{port} did not answer")
+    return {k: v for k, v in report.as_dict().items() if k not in ("ok", "error", "address")}
 
 
 def rigctld_links(ctx: ReportContext) -> Section:

@@ -98,6 +98,8 @@ def test_serial_rigctld_secrets_and_event_log(tmp_path, rigctld_server):
     store.log_event("ptt.key", channel="radio1", source="footswitch", detail="")
     assert store.stop()
     ali_url = f"rfc2217://ops:Zq9secret@127.0.0.1:{_closed_port()}"
+    master, slave = os.openpty()  # a footswitch input on a pseudo-terminal (no modem lines)
+    pty_path = os.ttyname(slave)
     profile = tmp_path / "bench.toml"
     profile.write_text(f"""
 [position]
@@ -113,6 +115,10 @@ name = "HF"
 kind = "hamlib"
 host = "{rigctld_server.host}"
 port = {rigctld_server.port}
+[[inputs]]
+id = "foot"
+kind = "serial-line"
+url = "{pty_path}"
 [ali]
 url = "{ali_url}"
 """)
@@ -128,12 +134,15 @@ url = "{ali_url}"
     finally:
         keyer.command("T 0")
         keyer.close()
+        os.close(master)
+        os.close(slave)
     assert "Traceback" not in out.stderr
     _parsed, data, page = read_both(tmp_path / "bench")
     by_name = sections(data)
     serial = {row["device"]: row for row in by_name["serial"]["data"]}
     assert serial["radio1"]["result"] == "PASS"
     assert serial["radio1"]["lines"]["cts"] is False  # loop:// echoes RTS on CTS: RTS was held low, no key-up
+    assert serial["foot"]["result"] == "PASS" and "no modem lines" in serial["foot"]["lines"]
     assert serial["ali"]["result"] == "FAIL"
     assert by_name["serial"]["status"] == "FAIL"
     rig = by_name["rigctld"]
