@@ -157,6 +157,18 @@ class CallbackView:
 
 
 @dataclass(frozen=True, slots=True)
+class AliLinkStats:
+    """What the ALI link delivered since start, for the technician."""
+
+    frames: int = 0  # whole frames: spills, heartbeats, status messages
+    heartbeats: int = 0
+    errors: int = 0  # bytes outside frames, bad block checks, spills the layout could not read
+    last_frame_wall: float | None = None
+    last_heartbeat_wall: float | None = None
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallsSnapshot:
     ringing: tuple[CallView, ...] = ()
     active: CallView | None = None  # the call this position is on
@@ -167,6 +179,7 @@ class CallsSnapshot:
     can_rebid: bool = False  # the site has a rebid request string and the ALI link can send it
     manual_ring: bool = False  # ring source is the call-taker's Ring button
     transfer_method: str = "copy"  # "copy" or "dtmf"
+    ali: AliLinkStats = AliLinkStats()
 
 
 @dataclass(frozen=True, slots=True)

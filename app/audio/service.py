@@ -51,6 +51,11 @@ DIAL_PAUSE_S = 2.0  # a "," in a dial string: wait for the far end (an extension
 StreamInfo = Callable[[], tuple[str, tuple[float, float], int]]  # (device name, (in_s, out_s), restarts)
 
 
+def same_plan(a: MixPlan, b: MixPlan) -> bool:
+    return (a.transmit_outputs == b.transmit_outputs and a.live_transmit == b.live_transmit
+            and np.array_equal(a.G, b.G) and np.array_equal(a.replay_gains, b.replay_gains))
+
+
 def mix_options(mix: object) -> MixOptions:
     """The profile's [audio.mix] as the planner's options."""
     return MixOptions(
@@ -368,6 +373,8 @@ class AudioService(QObject):
             log.error("mix plan refused: %s", err)
             self._events.log("audio.plan.error", source=AUDIO_DEVICE_ID, detail=str(err))
             return
+        if self._plan is not None and same_plan(plan, self._plan):
+            return  # most console changes (a carrier edge, a unit ID) leave the mix as it is: send nothing
         self.engine.set_plan(plan)
         self._plan = plan
 

@@ -32,7 +32,7 @@ from app.calls.callbacks import OUTCOMES, CallbackBook
 from app.calls.location import call_keys, location_warning, one_line_location, wants_rebid
 from app.calls.tty import TtyConversation
 from app.eventlog import EventLog
-from app.snapshots import CallsSnapshot, CallView, RegistryFlag, SpillView, TimelineEntry
+from app.snapshots import AliLinkStats, CallsSnapshot, CallView, RegistryFlag, SpillView, TimelineEntry
 from app.store import StoreError, StoreWriter
 from hardware.events import BytesReceived, RingChanged, SignalDecoded
 
@@ -145,6 +145,7 @@ class CallsService(QObject):
         self._seq = 0
         self.last_frame_t: float | None = None
         self.frames_received = 0
+        self._ali_stats = AliLinkStats()
         self._committed.connect(self._on_committed)
         self._auto_rebid = QTimer(self)
         self._auto_rebid.setInterval(int((auto_rebid_s or 0) * 1000))
@@ -351,6 +352,7 @@ class CallsService(QObject):
         for item in self._framer.feed(ev.data):
             if isinstance(item, Garbage):
                 self._events.log("ali.garbage", source=ev.device, detail=f"{item.reason}: {printable(item.data)}")
+                self._ali_error(f"{item.reason}: {printable(item.data)}")
             else:
                 self._on_frame(item, ev.device)
 
@@ -409,19 +411,35 @@ class CallsService(QObject):
                                  detail=f"call {call.id}: {flag.category}: {flag.name} by {flag.matched_on}")
 
     # -- frames ---------------------------------------------------------------------------------
+    def _ali_error(self, what: str) -> None:
+        self._ali_stats = replace(self._ali_stats, errors=self._ali_stats.errors + 1, last_error=what)
+        self._publish()
+
     def _on_frame(self, frame: Frame, device: str) -> None:
         self.last_frame_t = time.monotonic()
         self.frames_received += 1
+        stats = self._ali_stats
+        now = time.time()
+        heartbeat = frame.kind == "heartbeat"
+        self._ali_stats = replace(stats, frames=stats.frames + 1, last_frame_wall=now,
+                                  heartbeats=stats.heartbeats + heartbeat,
+                                  last_heartbeat_wall=now if heartbeat else stats.last_heartbeat_wall)
         if self._ack and self._ali_send is not None:
             self._ali_send(NAK if frame.bcc_ok is False else ACK)
+        if frame.bcc_ok is False:
+            self._ali_error(f"{frame.kind}: block check mismatch")
         if frame.kind == "heartbeat":
             if frame.bcc_ok is False:
                 self._events.log("ali.heartbeat.bad", source=device, detail="block check mismatch")
+            else:
+                self._publish()  # the heartbeat's age is shown to the technician
             return
         if frame.kind == "status":
             self._events.log("ali.status", source=device, detail=printable(frame.payload))
             return
         spill = self._spill_from(frame)
+        if spill.kind != "ali":
+            self._ali_error(f"unparsed: {'; '.join(spill.errors) or 'not a spill'}")
         call, reason = self._target_for(spill)
         key = next(self._pending_keys)
         self._pending[key] = _PendingSpill(spill, call, reason)
@@ -545,6 +563,7 @@ class CallsService(QObject):
             self.can_rebid,
             self._ring_source == "manual",
             self._transfer_method,
+            self._ali_stats,
         )
 
     def _publish(self) -> None:

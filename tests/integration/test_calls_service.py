@@ -293,3 +293,20 @@ def test_a_store_that_cannot_be_read_for_callbacks_is_logged_not_ignored(qtbot, 
     calls.service.load_callbacks(tmp_path / "missing.sqlite3")
     assert [(e.kind, "missing.sqlite3" in e.detail) for e in logged] == [("callback.load.error", True)]
     assert calls.snap.callbacks == ()
+
+
+def test_the_link_counts_frames_heartbeats_and_errors_for_the_technician(qtbot, calls):
+    assert calls.service.snapshot().ali.frames == 0
+    calls.feed(frame(HEARTBEAT))
+    calls.feed(b"\x15noise between frames")
+    calls.feed(frame("NOT A 30W SPILL"))
+    bad = bytearray(frame(HEARTBEAT))
+    bad[-1] ^= 0x55
+    calls.feed(bytes(bad))
+    calls.feed(frame(format_30w(RESD, "2001")))
+    qtbot.waitUntil(lambda: calls.snap.ali.frames == 4, timeout=3000)
+    qtbot.waitUntil(lambda: len(calls.snap.unassigned_spills) == 2, timeout=3000)  # both shown, none lost
+    stats = calls.snap.ali
+    assert stats.heartbeats == 2 and stats.last_heartbeat_wall is not None
+    assert stats.errors == 3  # the noise, the frame the layout could not read, the bad block check
+    assert "block check" in stats.last_error

@@ -341,3 +341,16 @@ def test_frame_without_check_byte_is_read_unchecked(inspector):
     inspector.set_text(frame_text(Frame(payload, payload[1:-1], None, None)).text)
     assert table(inspector)["ani"][0] == "7195559044"
     assert "no check byte after <ETX>" in inspector.banner.text()
+
+
+def test_link_line_names_counts_ages_and_the_last_error():
+    from app.snapshots import AliLinkStats
+    from ui.technician.ali_inspector import link_text
+
+    assert link_text(AliLinkStats(), 100.0) == (
+        "ALI LINK  ·  0 frames, last never  ·  0 heartbeats, last never  ·  0 errors")
+    stats = AliLinkStats(frames=12, heartbeats=3, errors=1, last_frame_wall=95.0, last_heartbeat_wall=-200.0,
+                         last_error="heartbeat: block check mismatch\r\n<b>x</b>")
+    text = link_text(stats, 100.0)
+    assert "12 frames, last 5 s ago" in text and "3 heartbeats, last 5 min ago" in text
+    assert "1 error (last: heartbeat: block check mismatch" in text and "\n" not in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from app.ali.layouts import Layout, LayoutError, available_layouts, load_layout,
 from app.ali.parse import LINE_BREAK, parse_frame
 from app.ali.samples import unrender
 from app.ali.spans import CHECK, FieldSpan, FrameText, field_spans, frame_text, frames_in, readable
-from app.snapshots import CallsSnapshot, SpillView
+from app.snapshots import AliLinkStats, CallsSnapshot, SpillView
 from ui.theme.palette import field_tints, palette_for
 from ui.theme.stylesheet import current_theme
 from ui.widgets.plain import make_read_only, one_line, plain_label, plain_tooltip
@@ -200,6 +201,22 @@ def _titled(title: str, body: QWidget, *extra: QWidget) -> QWidget:
     return box
 
 
+def age_text(wall: float | None, now: float) -> str:
+    if wall is None:
+        return "never"
+    seconds = max(0, int(now - wall))
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
+def link_text(stats: AliLinkStats, now: float) -> str:
+    """The ALI link line: frames, heartbeat age, errors (the last one named)."""
+    errors = f"{stats.errors} error{'s' if stats.errors != 1 else ''}"
+    if stats.last_error:
+        errors += f" (last: {one_line(stats.last_error)[:80]})"
+    return (f"ALI LINK  ·  {stats.frames} frames, last {age_text(stats.last_frame_wall, now)}  ·  "
+            f"{stats.heartbeats} heartbeats, last {age_text(stats.last_heartbeat_wall, now)}  ·  {errors}")
+
+
 class AliInspector(QWidget):
     DEBOUNCE_MS = 200  # typing in the paste box re-reads after a pause, not per key
 
@@ -245,6 +262,12 @@ class AliInspector(QWidget):
             plain_tooltip("A raw byte file, e.g. from: dispatch-console ali listen --raw-out"))
         self.last_button = QPushButton("Last received", self)
         self.last_button.setVisible(position is not None)
+        self.link_label: QLabel = plain_label(object_name="viewHint")
+        self.link_label.setVisible(position is not None)
+        self._link = AliLinkStats()
+        self._link_timer = QTimer(self)  # the heartbeat's age counts up between snapshots
+        self._link_timer.setInterval(1000)
+        self._link_timer.timeout.connect(self._show_link)
 
         self.input = QPlainTextEdit(self)
         self.input.setObjectName("inspectorInput")
@@ -284,6 +307,7 @@ class AliInspector(QWidget):
         if position is not None:
             position.calls_changed.connect(self._on_calls)
             self._on_calls(getattr(position, "calls", None))
+            self._link_timer.start()
         self._on_layout_chosen()
 
     def _build(self) -> None:
@@ -331,6 +355,7 @@ class AliInspector(QWidget):
         layout.setContentsMargins(0, 8, 0, 0)
         layout.setSpacing(10)
         layout.addLayout(controls)
+        layout.addWidget(self.link_label)
         layout.addWidget(split, 1)
 
     # -- sources ----------------------------------------------------------------------------------
@@ -381,6 +406,13 @@ class AliInspector(QWidget):
 
     def _on_calls(self, snapshot: Any) -> None:
         self.last_button.setEnabled(isinstance(snapshot, CallsSnapshot) and latest_spill(snapshot) is not None)
+        if isinstance(snapshot, CallsSnapshot) and snapshot.ali != self._link:
+            self._link = snapshot.ali
+            self._show_link()
+
+    def _show_link(self) -> None:
+        if self._position is not None:
+            self.link_label.setText(link_text(self._link, time.time()))
 
     # -- layout -----------------------------------------------------------------------------------
     def _on_layout_chosen(self) -> None:
