@@ -119,6 +119,7 @@ def test_an_mdc1200_emergency_burst_starts_the_emergency_workflow_and_the_ack_is
     assert channel(position, "pd").tx_source == "signal:mdc1200"
     qtbot.waitUntil(lambda: not channel(position, "pd").transmitting and not channel(position, "pd").key_pending,
                     timeout=3000)
+    qtbot.waitUntil(lambda: bool(events(tmp_path, "signal.send")), timeout=3000)  # the store writes on its own thread
     assert ("pd", "mdc1200", "unit 2222") in events(tmp_path, "emergency")
     sent = events(tmp_path, "signal.send")
     assert sent == [("pd", "console", "mdc1200 emergency acknowledge to 2222")]
@@ -139,8 +140,9 @@ def test_a_page_keys_the_channel_for_the_signal_and_releases_after(qtbot, tmp_pa
     qtbot.waitUntil(sample, timeout=5000)
     assert max(levels) > -30.0  # the tones went out on the fire transmit output while keyed
     assert not position.driver("fire").keyed
+    # The store writes on its own thread: wait for the records, not just the screen.
+    qtbot.waitUntil(lambda: any("alert dtmf sent" in d for _, _, d in events(tmp_path, "ptt.unkey")), timeout=3000)
     assert events(tmp_path, "signal.send") == [("fire", "console", "dtmf 5551234")]
-    assert any("alert dtmf sent" in d for _, _, d in events(tmp_path, "ptt.unkey"))
 
 
 def test_a_bad_page_is_refused_before_anything_is_keyed(qtbot, tmp_path, position) -> None:
