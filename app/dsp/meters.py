@@ -56,15 +56,19 @@ class Meter:
         elif levels.shape != (2, columns) or levels.dtype != np.float32:
             raise ValueError(f"meter: levels must be float32 (2, {columns}), got {levels.dtype} {levels.shape}")
         self.levels = levels  # read by the GUI poll
+        # Powers are worked out in here and only finished dB values are copied to ``levels``: a reader
+        # polling from another thread (or process) never sees a half-converted linear power.
+        self._work = np.full((2, columns), FLOOR_DBFS, dtype=np.float32)
+        work = self._work
         self._weights = np.full(frames, 1.0 / frames, dtype=np.float32)  # the mean over the block as a product
-        whole = _Part(frames, columns, self.levels[0], self.levels[1])
+        whole = _Part(frames, columns, work[0], work[1])
         self._whole = whole
         self._pair: tuple[_Part, _Part] | None = None
         if split is not None:
             if not 0 <= split <= columns:
                 raise ValueError(f"meter: split {split} is outside 0..{columns}")
-            self._pair = (_Part(frames, split, self.levels[0, :split], self.levels[1, :split]),
-                          _Part(frames, columns - split, self.levels[0, split:], self.levels[1, split:]))
+            self._pair = (_Part(frames, split, work[0, :split], work[1, :split]),
+                          _Part(frames, columns - split, work[0, split:], work[1, split:]))
 
     def measure(self, block: np.ndarray) -> np.ndarray:
         """Meter a (frames, columns) float32 block; returns ``levels`` (the same array every time)."""
@@ -80,11 +84,12 @@ class Meter:
         return self._to_db()
 
     def _to_db(self) -> np.ndarray:
-        levels = self.levels
-        np.maximum(levels, _FLOOR_POWER, out=levels)
-        np.log10(levels, out=levels)
-        np.multiply(levels, _TEN, out=levels)
-        return levels
+        work = self._work
+        np.maximum(work, _FLOOR_POWER, out=work)
+        np.log10(work, out=work)
+        np.multiply(work, _TEN, out=work)
+        np.copyto(self.levels, work)
+        return self.levels
 
 
 def _fold_factor(frames: int) -> int:

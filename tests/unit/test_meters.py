@@ -60,3 +60,26 @@ def test_measuring_allocates_nothing():
     found = steady_state_allocations(lambda: pair.measure_pair(a, b))
     assert found.grown == []
     assert found.peak_bytes < 2048  # reduce iterators only; either block alone is 4 KB or more
+
+
+def test_levels_only_ever_hold_finished_db_values():
+    """The GUI polls ``levels`` from another thread: the linear powers worked out on the way must
+    never show there (a silent channel would flash 0 dBFS)."""
+    import numpy as np
+
+    from app.dsp.meters import FLOOR_DBFS, Meter
+
+    meter = Meter(64, 2)
+    seen = []
+    original = np.log10
+
+    def spy(*args, **kwargs):
+        seen.append(meter.levels.copy())  # what a reader would see mid-conversion
+        return original(*args, **kwargs)
+
+    np.log10 = spy
+    try:
+        meter.measure(np.zeros((64, 2), dtype=np.float32))
+    finally:
+        np.log10 = original
+    assert seen and all((snapshot <= FLOOR_DBFS + 1).all() for snapshot in seen)
