@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -22,48 +21,10 @@ import pytest
 from hardware.events import InputChanged, LinkChanged, LinkState
 from hardware.inputs.evdev import EVENT, DeviceNotFound, EvdevInput, find_device
 from hardware.inputs.evdev_codes import EV_KEY, EV_SYN, KEY_CODES, key_code
+from tests.events import Recorder, is_link, is_input
 
 ROOT = Path(__file__).resolve().parents[2]
 F13, KEY_B, KEY_A = KEY_CODES["KEY_F13"], KEY_CODES["KEY_B"], KEY_CODES["KEY_A"]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-    def since(self, after: int) -> list:
-        with self._cond:
-            return list(self.events[after:])
-
-    def wait_for(self, match, *, after: int = 0, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no matching event within {timeout} s; got {self.events[after:]}")
-                self._cond.wait(remaining)
-
-
-def is_link(state: LinkState):
-    return lambda e: isinstance(e, LinkChanged) and e.state is state
-
-
-def is_input(control: str, pressed: bool):
-    return lambda e: isinstance(e, InputChanged) and e.control == control and e.pressed is pressed
 
 
 def fake_sysfs(root: Path, devices: dict[int, str]) -> Path:

@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from hardware.events import ControlValue, InputChanged, LinkChanged, LinkState
+from hardware.events import ControlValue, InputChanged, LinkState
 from hardware.inputs.midi import MidiBinding, MidiInput, control_name
+from tests.events import Recorder, is_link, is_input
 
 rtmidi = pytest.importorskip("rtmidi")
 
@@ -25,39 +26,6 @@ BINDINGS = [
     MidiBinding("cc", 64),  # a sustain-style footswitch as a CC button
     MidiBinding("cc", 7, continuous=True),  # a fader
 ]
-
-
-class Recorder:
-    """An event sink tests can wait on (called from rtmidi's and the driver's threads)."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-    def wait_for(self, match, *, after: int = 0, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no matching event within {timeout} s; got {self.events[after:]}")
-                self._cond.wait(remaining)
-
-    def since(self, after: int) -> list:
-        with self._cond:
-            return list(self.events[after:])
 
 
 class Surface:
@@ -100,14 +68,6 @@ class Surface:
         for port in (self.out, self.leds_in):
             port.close_port()
             port.delete()
-
-
-def is_link(state: LinkState):
-    return lambda e: isinstance(e, LinkChanged) and e.state is state
-
-
-def is_input(control: str, pressed: bool):
-    return lambda e: isinstance(e, InputChanged) and e.control == control and e.pressed is pressed
 
 
 @pytest.fixture

@@ -28,36 +28,7 @@ from hardware.serial.modem_lines import (
 )
 from hardware.serial.ports import open_port
 from hardware.serial.ring_line import RingLineWatcher
-
-
-class Recorder:
-    """An event sink that tests can wait on."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, match, *, after: int = 0, timeout: float = 5.0):
-        """The first event at index >= ``after`` that ``match`` accepts; fails after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no matching event within {timeout} s; last events {self.events[-5:]!r}")
-                self._cond.wait(remaining)
-
-    def of(self, kind) -> list:
-        with self._cond:
-            return [e for e in self.events if isinstance(e, kind)]
+from tests.events import Recorder
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:

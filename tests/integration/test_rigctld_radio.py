@@ -21,55 +21,14 @@ import pytest
 
 from app.config import load_profile
 from app.drivers import build_radio
-from hardware.events import CarrierChanged, KeyStateChanged, LinkChanged, LinkState
+from hardware.events import CarrierChanged, KeyStateChanged, LinkState
 from hardware.radio.rigctld import RigctldRadio, parse_reply
 from tests.conftest import require_peer
 from tests.rigctld import RigctldServer
+from tests.events import Recorder, is_link, is_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = [("FIRE DISP", 154_430_000, "FM"), ("EMS TAC", 155_340_000, "AM")]
-
-
-class Recorder:
-    """An event sink tests can wait on; ``on_event`` runs inside the driver's thread (to look at the server)."""
-
-    def __init__(self, on_event=None) -> None:
-        self.events: list = []
-        self._cond = threading.Condition()
-        self._on_event = on_event
-
-    def __call__(self, event) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, match, *, after: int = 0, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no matching event within {timeout} s; got {self.events[after:]}")
-                self._cond.wait(remaining)
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-
-def is_link(state):
-    return lambda e: isinstance(e, LinkChanged) and e.state is state
-
-
-def is_key(keyed, error=None):
-    def match(e):
-        return isinstance(e, KeyStateChanged) and e.keyed == keyed and (error is None or bool(e.error) == error)
-    return match
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from app.drivers import build_input
 from hardware.events import InputChanged, LinkState
 from hardware.inputs.serial_line import SerialLineInput
 from hardware.serial.ports import open_port
-from tests.integration.test_serial_radio import Recorder, is_link
+from tests.events import Recorder, is_link
 from tests.rfc2217_peer import Rfc2217Peer
 
 

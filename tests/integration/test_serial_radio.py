@@ -21,57 +21,11 @@ import serial
 
 from app.config import load_profile
 from app.drivers import build_radio
-from hardware.events import CarrierChanged, KeyStateChanged, LinkChanged, LinkState
+from hardware.events import CarrierChanged, KeyStateChanged, LinkState
 from hardware.radio.serial_line import SerialLineRadio, set_hangup_on_close
 from hardware.serial.ports import open_port
 from tests.rfc2217_peer import Rfc2217Peer
-
-
-class Recorder:
-    """An event sink tests can wait on."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, match, *, after: int = 0, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no matching event within {timeout} s; got {self.events[after:]}")
-                self._cond.wait(remaining)
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-    def since(self, mark: int) -> list:
-        with self._cond:
-            return list(self.events[mark:])
-
-
-def is_link(state):
-    return lambda e: isinstance(e, LinkChanged) and e.state is state
-
-
-def is_key(keyed, error=None):
-    def match(e):
-        return isinstance(e, KeyStateChanged) and e.keyed == keyed and (error is None or bool(e.error) == error)
-    return match
-
-
-def is_carrier(active):
-    return lambda e: isinstance(e, CarrierChanged) and e.active == active
+from tests.events import Recorder, is_link, is_key, is_carrier
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:
