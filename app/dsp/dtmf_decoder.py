@@ -32,6 +32,7 @@ from app.dsp.goertzel import (
     SubBlockDft,
     as_mono,
     check_rate,
+    keep_loudest,
 )
 from app.dsp.signal_event import SignalEvent
 from app.dsp.tones import (
@@ -174,13 +175,7 @@ class DtmfDecoder:
         run.count += 1
         run.amp_sum += a
         run.amp_max = max(run.amp_max, a)
-        top = run.top
-        if len(top) < 3:
-            top.append(a)
-            top.sort()
-        elif a > top[0]:
-            top[0] = a
-            top.sort()
+        keep_loudest(run.top, a)
         row, col = divmod(run.key, 4)
         run.z_low += z[i, row]
         run.z_high += z[i, 4 + col]

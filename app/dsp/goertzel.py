@@ -171,6 +171,17 @@ def db(power_ratio: np.ndarray | float) -> np.ndarray | float:
     return 10.0 * np.log10(np.maximum(power_ratio, 1e-30))
 
 
+def keep_loudest(top: list[float], amp: float, keep: int = 3) -> None:
+    """Keep ``top`` as the ``keep`` largest amplitudes seen so far, ascending (a tone's level is the
+    mean of its loudest windows, so one window at a ragged edge cannot pull it down)."""
+    if len(top) < keep:
+        top.append(amp)
+        top.sort()
+    elif amp > top[0]:
+        top[0] = amp
+        top.sort()
+
+
 class ToneRun:
     """Consecutive windows voting for one tone: amplitudes (for the duration) and phase products
     (for the frequency offset over the whole run)."""
@@ -195,13 +206,7 @@ class ToneRun:
         self.count += 1
         self.last = window
         self.sum += amp
-        top = self.top
-        if len(top) < 3:
-            top.append(amp)
-            top.sort()
-        elif amp > top[0]:
-            top[0] = amp
-            top.sort()
+        keep_loudest(self.top, amp)
 
     def full_amp(self) -> float:
         """The tone's amplitude in a window it fills: the mean of the three loudest windows (the

@@ -29,7 +29,7 @@ from hardware.radio.serial_line import (
     no_modem_lines,
     wait_first_modem_state,
 )
-from hardware.serial.modem_lines import POLL_S, LineChange, LineWatcher, WatchedLine, line_name
+from hardware.serial.modem_lines import POLL_S, LineChange, LineWatcher, WatchedLine, close_watched, line_name
 from hardware.worker import DriverThread
 
 log = logging.getLogger(__name__)
@@ -143,14 +143,8 @@ class SerialLineInput(DriverThread):
 
     def _close_port(self) -> None:
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.close()
         port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001 - closing a dying port may fail in many ways
-                pass
+        close_watched(watcher, port)
 
     def on_exit(self) -> None:
         """A switch held while the driver stops is let go of: nothing may stay keyed by it."""

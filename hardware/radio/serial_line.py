@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hardware.events import CarrierChanged, EventSink, KeyStateChanged, LinkChanged, LinkState, now
-from hardware.serial.modem_lines import POLL_S, LineWatcher, NoModemLines, WatchedLine, line_name
+from hardware.serial.modem_lines import POLL_S, LineWatcher, NoModemLines, WatchedLine, close_watched, line_name
 from hardware.worker import DriverThread
 
 log = logging.getLogger(__name__)
@@ -316,14 +316,8 @@ class SerialLineRadio(DriverThread):
 
     def _close_port(self) -> None:
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.close()
         port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001 - closing a dying port may fail in many ways
-                pass
+        close_watched(watcher, port)
 
     def on_exit(self) -> None:
         """Leave the transmitter unkeyed: set the idle level, then close the port."""

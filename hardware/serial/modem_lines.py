@@ -337,3 +337,16 @@ class LineWatcher:
             with self._fd_lock:
                 self._wait_fd = None
                 os.close(fd)
+
+
+def close_watched(watcher: "LineWatcher | None", port: Any) -> None:
+    """Stop watching a port's lines, then close the port (either may be None). A dying port may fail
+    to close in many ways; nothing more can be done about it, so that is ignored."""
+    if watcher is not None:
+        watcher.close()
+    if port is not None:
+        try:
+            port.close()
+        except Exception:  # noqa: BLE001 - closing a dying port may fail in many ways
+            pass
+

@@ -29,6 +29,7 @@ from hardware.serial.modem_lines import (
     LineWatcher,
     NoModemLines,
     WatchedLine,
+    close_watched,
     line_name,
 )
 from hardware.worker import DriverThread
@@ -159,14 +160,8 @@ class RingLineWatcher(DriverThread):
 
     def _close_port(self) -> None:
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.close()
         port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001 - closing a dying port may fail in many ways
-                pass
+        close_watched(watcher, port)
 
     def on_exit(self) -> None:
         self._close_port()
