@@ -28,6 +28,7 @@ from app.console.input_monitor import InputMonitor
 from app.console.unit_aliases import UnitAliasError, UnitAliases, load_unit_aliases
 from app.console.settings import console_settings
 from app.control import ControlHub, DeviceBridge
+from app.audio.buffers import EngineBuffers
 from app.audio.endpoints import AudioMap, audio_map
 from app.audio.dsp_worker import PHONE_DEVICE, DecodeInput, DspWorker
 from app.audio.engine import Engine
@@ -111,7 +112,7 @@ class Position(QObject):
         self.sim_phone_line: Any = None  # null device: the far end of the phone line (hardware/sim/audio.py)
         self.dsp_worker: DspWorker | None = None  # live signaling decoders (app/audio/dsp_worker.py)
         self.vox: VoxPoller | None = None  # software carrier of radios with [radios.vox] enabled
-        self.audio_clock_blocks = 0  # benchmarks: blocks the audio process times (app/audio/host.py)
+        self.audio_clock_blocks = 0  # benchmarks: room for timing this many blocks (app/audio/host.py TimedCallback)
         # Which device channel is which (pure; views built before start label their meters with it).
         self.audio_map: AudioMap = audio_map(
             profile.audio.channels, [(r.id, r.name, r.kind, r.rx_input, r.tx_output) for r in profile.radios])
@@ -399,7 +400,8 @@ class Position(QObject):
         if phone_rx is not None:  # the demo's caller (TTY) on the phone line
             self.sim_phone_line = SimPhoneLine()
             sim_rx = {**sim_rx, phone_rx: self.sim_phone_line}
-        engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, **settings)
+        layout = Engine.layout_for(n_in, n_out, cfg.samplerate, clock_capacity=self.audio_clock_blocks, **settings)
+        engine = Engine(n_in, n_out, cfg.blocksize, cfg.samplerate, buffers=EngineBuffers.local(layout), **settings)
         audio = build_audio(cfg, n_in, n_out, engine.process, sink,
                             sim_inputs=SimReceiveInputs(sim_rx, max_block=cfg.blocksize))
         return engine, problem, audio

@@ -12,7 +12,7 @@ straddle two blocks (as the GUI's meter poll always has).
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -61,9 +61,6 @@ class BufferLayout:
             size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             at += -(-size // _ALIGN) * _ALIGN
         return offsets, max(at, _ALIGN)
-
-    def as_tuple(self) -> tuple[int, ...]:
-        return astuple(self)
 
 
 class EngineBuffers:

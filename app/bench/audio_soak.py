@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,6 +46,7 @@ from app.audio.engine import (
     OUTPUT_UNDERFLOW,
     OUTPUT_UNDERFLOWS,
 )
+from app.audio.host import TimedCallback
 from app.bench.soak import sped_up
 from app.calls.stats import nearest_rank
 from app.config import Profile, load_demo_profile
@@ -167,34 +167,7 @@ class SoakResult:
 
 
 # -- timing the callback ------------------------------------------------------------------------------
-class CallbackClock:
-    """Wraps the audio callback: start time, duration and status of each block into arrays made
-    beforehand (recording stops when they are full), and the callback thread's id."""
-
-    def __init__(self, callback: Callable[[np.ndarray, np.ndarray, int], None], capacity: int) -> None:
-        self._inner = callback
-        self.capacity = capacity
-        self.starts = np.zeros(capacity, dtype=np.int64)  # perf_counter_ns
-        self.spans = np.zeros(capacity, dtype=np.int64)  # ns
-        self.flags = np.zeros(capacity, dtype=np.int64)
-        self.count = 0
-        self.thread_id = 0  # native id of the callback thread
-        self._clock = time.perf_counter_ns
-
-    def __call__(self, inp: np.ndarray, out: np.ndarray, status: int) -> None:
-        start = self._clock()
-        self._inner(inp, out, status)
-        i = self.count
-        if i < self.capacity:
-            self.starts[i] = start
-            self.spans[i] = self._clock() - start
-            self.flags[i] = status
-            self.count = i + 1
-        if not self.thread_id:
-            self.thread_id = threading.get_native_id()
-
-
-def clock_figures(clock: CallbackClock, first: int, last: int, period_us: float) -> dict[str, Any]:
+def clock_figures(clock: BlockClock, first: int, last: int, period_us: float) -> dict[str, Any]:
     """Callback duration and gap figures over blocks ``first``..``last`` (exclusive)."""
     if last - first < 2:
         return {}
@@ -211,9 +184,11 @@ def clock_figures(clock: CallbackClock, first: int, last: int, period_us: float)
     }
 
 
-class SharedClock:
-    """The audio process's block timings (app/audio/host.py ``TimedCallback`` into the engine's shared
-    arrays), read like a ``CallbackClock``. perf_counter_ns is CLOCK_MONOTONIC, one clock for both."""
+class BlockClock:
+    """The callback's block timings as ``TimedCallback`` (app/audio/host.py) writes them into the
+    engine's clock arrays: start, duration and status of each block until the arrays are full, and
+    the callback thread's id. Shared memory when the callback runs in the audio process
+    (perf_counter_ns is CLOCK_MONOTONIC, one clock for both processes)."""
 
     def __init__(self, buffers: Any) -> None:
         self.starts, self.spans, self.flags = buffers.clock_starts, buffers.clock_spans, buffers.clock_flags
@@ -439,7 +414,7 @@ class _Mark:
     machine: list[int]  # /proc/stat's cpu line (ticks: user nice system idle iowait irq softirq steal...)
 
     @classmethod
-    def take(cls, position: Position, clock: CallbackClock | SharedClock, window: SoakWindow,
+    def take(cls, position: Position, clock: BlockClock, window: SoakWindow,
              audio_pid: int = 0) -> _Mark:
         assert position.engine is not None
         times = os.times()
@@ -464,7 +439,7 @@ class _Run:
         self.position: Position | None = None
         self.operator: _Operator | None = None
         self.window: SoakWindow | None = None
-        self.clock: CallbackClock | SharedClock | None = None
+        self.clock: BlockClock | None = None
         self.audio: Any = None  # the console's sound device driver
         self.timers: list[QTimer] = []
         self.views: list[tuple[str, int]] = []  # (view, perf_counter_ns when shown)
@@ -477,7 +452,7 @@ class _Run:
         profile = soak_profile(self.blocksize, self.options.speed, self.options.process)
         position = self.position = Position(profile, demo=True, data_path=Path(self.folder.name) / "soak.sqlite3")
         capacity = int((self.seconds + SETTLE_S + UP_TIMEOUT_S + 30) * SAMPLERATE / self.blocksize) + 1000
-        position.audio_clock_blocks = capacity  # the audio process times every block (measurement only)
+        position.audio_clock_blocks = capacity  # room in the engine's clock arrays (measurement only)
         self.operator = _Operator(position)
         self.window = self.make_window(position)
         self.window.show_dispatcher()
@@ -486,11 +461,9 @@ class _Run:
         if position.engine is None or audio is None:
             raise SetupError(f"the console built no sound device: {position.audio.detail or 'unknown reason'}")
         supervisor = getattr(audio, "supervisor", None)
-        if supervisor is None:
-            self.clock = SharedClock(position.engine.buffers)
-        else:  # inline: wrap the callback in this process
-            self.clock = CallbackClock(supervisor._callback, capacity)
-            supervisor._callback = self.clock  # read once a block, so swapping it is safe
+        if supervisor is not None:  # inline: time the callback here (the audio process times its own)
+            supervisor._callback = TimedCallback(supervisor._callback, position.engine.buffers)  # read once a block
+        self.clock = BlockClock(position.engine.buffers)
         if not _wait_until(lambda: position.audio.state == "up", UP_TIMEOUT_S):
             raise SetupError(f"the console's sound device did not come up on JACK server {self.name} within "
                              f"{UP_TIMEOUT_S:g} s: {position.audio.detail or position.audio.state}")
