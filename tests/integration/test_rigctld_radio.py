@@ -326,7 +326,8 @@ def test_the_dispatcher_switches_a_hamlib_radio_to_one_of_its_channels(qtbot, ri
         pos.tune("hf", "EMS TAC")
         qtbot.waitUntil(lambda: channel().tuned == "EMS TAC", timeout=3000)
         qtbot.waitUntil(lambda: rigctld_server.ask("f")["Frequency"] == "155340000", timeout=3000)
-        assert rigctld_server.ask("m")["Mode"] == "FMN"
+        # The driver sends F, then M: the mode may arrive a moment after the frequency.
+        qtbot.waitUntil(lambda: rigctld_server.ask("m")["Mode"] == "FMN", timeout=3000)
         pos.tune("hf", "PD NORTH")  # not one of its channels: refused, nothing changes
         qtbot.waitUntil(lambda: any(e.kind == "radio.tune.refused" for e in logged), timeout=3000)
         assert channel().tuned == "EMS TAC"
