@@ -103,7 +103,23 @@ class RigctldServer:
             self.proc.stderr.close()
 
     def ask(self, command: str, timeout_s: float = 2.0) -> dict[str, str]:
-        """One Extended Response command on a new connection; its ``key: value`` records plus ``RPRT``."""
+        """One Extended Response command on a new connection; its ``key: value`` records plus ``RPRT``.
+
+        rigctld 4.5 now and then resets a connection opened while another client is busy, or closes it
+        before the whole answer: such an answer (no ``RPRT`` record) is asked again, up to 3 times.
+        """
+        for attempt in range(3):
+            try:
+                answer = self._ask_once(command, timeout_s)
+            except ConnectionResetError:
+                if attempt == 2:
+                    raise
+                continue
+            if "RPRT" in answer or attempt == 2:
+                return answer
+        return answer
+
+    def _ask_once(self, command: str, timeout_s: float) -> dict[str, str]:
         with socket.create_connection((self.host, self.port), timeout=timeout_s) as sock:
             sock.sendall(f"|{command}\n".encode("ascii"))
             data = b""

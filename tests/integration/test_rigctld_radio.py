@@ -325,9 +325,11 @@ def test_the_dispatcher_switches_a_hamlib_radio_to_one_of_its_channels(qtbot, ri
         assert channel().channels == ("FIRE DISP", "EMS TAC") and channel().tuned == ""
         pos.tune("hf", "EMS TAC")
         qtbot.waitUntil(lambda: channel().tuned == "EMS TAC", timeout=3000)
-        qtbot.waitUntil(lambda: rigctld_server.ask("f")["Frequency"] == "155340000", timeout=3000)
-        # The driver sends F, then M: the mode may arrive a moment after the frequency.
-        qtbot.waitUntil(lambda: rigctld_server.ask("m")["Mode"] == "FMN", timeout=3000)
+        # The driver's own record: rigctld acknowledged both F and M. Then ask rigctld itself, once
+        # (a second client polling a busy rigctld 4.5 now and then gets its connection reset).
+        qtbot.waitUntil(lambda: pos.driver("hf").tuned == "EMS TAC", timeout=5000)
+        assert rigctld_server.ask("f")["Frequency"] == "155340000"
+        assert rigctld_server.ask("m")["Mode"] == "FMN"
         pos.tune("hf", "PD NORTH")  # not one of its channels: refused, nothing changes
         qtbot.waitUntil(lambda: any(e.kind == "radio.tune.refused" for e in logged), timeout=3000)
         assert channel().tuned == "EMS TAC"
