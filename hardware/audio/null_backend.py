@@ -25,6 +25,30 @@ CHANNELS = 64
 InputSource = Callable[[np.ndarray], None]
 
 
+class BlockDeadlines:
+    """When the next block is due: absolute deadlines one period apart, re-anchored after a late wake.
+
+    Kept apart from the thread so the schedule is checked against a made-up clock, not the machine's.
+    """
+
+    def __init__(self, period: float, start: float) -> None:
+        self.period = period
+        self.deadline = start + period
+
+    def wait(self, now: float) -> float:
+        """Seconds to sleep before the next block is due (0 when it is already due)."""
+        return max(0.0, self.deadline - now)
+
+    def due(self, now: float) -> int:
+        """Take the block due at ``now``; OUTPUT_UNDERFLOW when the wake came more than a period late."""
+        status = 0
+        if now - self.deadline > self.period:
+            status = OUTPUT_UNDERFLOW
+            self.deadline = now  # a dropped buffer: count periods from here
+        self.deadline += self.period
+        return status
+
+
 class NullStream:
     def __init__(self, spec: StreamSpec, device: DeviceInfo, callback: AudioCallback,
                  input_source: InputSource | None) -> None:
@@ -66,18 +90,12 @@ class NullStream:
 
     # -- the device's clock thread ------------------------------------------------------------------
     def _run(self) -> None:
-        period = self._spec.period_s
-        deadline = time.monotonic() + period
+        clock = BlockDeadlines(self._spec.period_s, time.monotonic())
         try:
-            while not self._closing.wait(max(0.0, deadline - time.monotonic())):
-                now = time.monotonic()
-                status = 0
-                if now - deadline > period:
-                    status = OUTPUT_UNDERFLOW
-                    deadline = now  # a dropped buffer: count periods from here
+            while not self._closing.wait(clock.wait(time.monotonic())):
+                status = clock.due(time.monotonic())
                 self._fill_inputs()
                 self._callback(self._in, self._out, status)
-                deadline += period
         except Exception:  # noqa: BLE001 - a real device stops calling back too; say why here
             log.exception("null audio device: the callback raised; the stream stops")
         finally:

@@ -219,3 +219,25 @@ def test_a_port_that_cannot_be_opened_says_why(qtbot, make_panel):
     assert panel.start_loopback()
     qtbot.waitUntil(lambda: not panel.testing, timeout=WAIT_MS)
     assert "cannot open /dev/no-such-port" in panel.result.toPlainText()
+
+
+def test_a_port_thread_that_reports_after_the_panel_is_gone_does_no_harm(qtbot):
+    import threading
+
+    from shiboken6 import delete
+
+    panel = SerialPanel(BenchPosition())
+    bridge = panel.bridge
+    delete(panel)  # as when the window closes while a slow port is still letting go
+    errors: list[BaseException] = []
+
+    def late_report() -> None:
+        try:
+            bridge.closed.emit(1, "released late")
+        except BaseException as err:  # noqa: BLE001 - the test reports it
+            errors.append(err)
+
+    thread = threading.Thread(target=late_report)
+    thread.start()
+    thread.join(5)
+    assert errors == []

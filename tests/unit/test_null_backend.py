@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hardware.audio.base import OUTPUT_UNDERFLOW, AudioDeviceError, StreamSpec, open_backend
+from hardware.audio.null_backend import BlockDeadlines
 
 RATE = 48000
 BLOCK = 480  # 10 ms: long enough that a loaded machine does not wake a whole period late by accident
@@ -67,11 +68,35 @@ def test_blocks_come_at_the_clock_rate_with_the_spec_shape(run_stream):
     run_stream(recorder)
     times = np.array(recorder.times[:60])
     rate = (len(times) - 1) / (times[-1] - times[0])
+    # Loose on purpose: a loaded machine may wake late and re-anchor; the exact schedule is checked below.
     assert rate == pytest.approx(RATE / BLOCK, rel=0.05)
-    # Absolute deadlines: the 59 intervals add up to 59 periods, not 59 periods plus each callback's run time.
-    assert times[-1] - times[0] == pytest.approx(59 * PERIOD, abs=PERIOD)
     assert recorder.shapes == {((BLOCK, 4), (BLOCK, 2), F32, F32, True, True)}
-    assert recorder.statuses[:60].count(0) >= 58
+
+
+def test_deadlines_are_absolute_so_callback_time_does_not_add_up():
+    clock = BlockDeadlines(PERIOD, start=100.0)
+    now = 100.0
+    for block in range(1, 60):
+        now += clock.wait(now)  # the thread sleeps exactly as long as told
+        assert clock.due(now) == 0
+        assert now == pytest.approx(100.0 + block * PERIOD)
+        now += 0.4 * PERIOD  # the callback's own run time
+    assert clock.deadline == pytest.approx(100.0 + 60 * PERIOD)
+
+
+def test_a_wake_within_a_period_is_on_time_and_keeps_the_schedule():
+    clock = BlockDeadlines(PERIOD, start=0.0)
+    assert clock.due(PERIOD + 0.9 * PERIOD) == 0  # late but within the device's buffer
+    assert clock.wait(1.9 * PERIOD) == pytest.approx(0.1 * PERIOD)  # the next block still comes at 2 periods
+
+
+def test_a_wake_more_than_a_period_late_underflows_once_and_reanchors():
+    clock = BlockDeadlines(PERIOD, start=0.0)
+    late = PERIOD + 3.5 * PERIOD
+    assert clock.due(late) == OUTPUT_UNDERFLOW
+    # No burst of catch-up blocks: the next is a whole period after the late one.
+    assert clock.wait(late) == pytest.approx(PERIOD)
+    assert clock.due(late + PERIOD) == 0
 
 
 def test_inputs_are_silence_unless_the_source_fills_them(run_stream):
@@ -96,7 +121,7 @@ def test_inputs_are_silence_unless_the_source_fills_them(run_stream):
     assert not first[:, 0].any() and not first[:, 2].any()
 
 
-def test_a_late_wake_flags_output_underflow_once_and_reanchors(run_stream):
+def test_a_callback_that_overruns_makes_the_device_flag_underflow(run_stream):
     held = threading.Event()
 
     def slow_once(block: int) -> None:
@@ -105,12 +130,7 @@ def test_a_late_wake_flags_output_underflow_once_and_reanchors(run_stream):
 
     recorder = Recorder(wanted=12, on_block=slow_once)
     run_stream(recorder)
-    statuses = recorder.statuses[:12]
-    assert statuses[5] & OUTPUT_UNDERFLOW, statuses
-    assert statuses.count(OUTPUT_UNDERFLOW) == 1, statuses
-    # Re-anchored: no burst of catch-up blocks after the late one.
-    times = recorder.times
-    assert times[11] - times[5] >= 5 * PERIOD
+    assert recorder.statuses[5] & OUTPUT_UNDERFLOW, recorder.statuses
 
 
 def test_device_list_latency_and_device_lookup():

@@ -154,7 +154,7 @@ class InventoryPanel(QWidget):
         layout.addLayout(head)
         layout.addWidget(split, 1)
 
-        self._result = _ScanResult(self)
+        self._result = _ScanResult()  # no parent: a scan that outlives the panel still has a live sender
         self._result.done.connect(self._show)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)

@@ -49,7 +49,7 @@ class LatencyBox(QWidget):
         self.job: LatencyJob | None = None
         self.result: Any = None
         self.error = ""
-        self._relay = _Relay(self)
+        self._relay = _Relay()  # no parent: a test thread that outlives the box still has a live sender
         self._relay.progress.connect(self._on_progress)
         self._relay.finished.connect(self._on_finished)
 

@@ -120,7 +120,7 @@ class RadiosPanel(QWidget):
         self._trc_timer = QTimer(self)  # the meter is read while the line keys, before the console says keyed
         self._trc_timer.setInterval(10)
         self._trc_timer.timeout.connect(self._sample_trc_levels)
-        self._done = _Done(self)
+        self._done = _Done()  # no parent: a radio test that outlives the panel still has a live sender
         self._done.rig.connect(self._show_rig)
         position.console_changed.connect(self.render)
         self.render(getattr(position, "console", ConsoleSnapshot()))

@@ -87,7 +87,7 @@ class SerialPanel(QWidget):
         self._test_thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self.dump = HexDump()
-        self.bridge = _Bridge(self)
+        self.bridge = _Bridge()  # no parent: a port thread that outlives the panel still has a live sender
 
         self.port = QComboBox(self)
         self.port.setObjectName("serialPort")
