@@ -369,7 +369,7 @@ def test_listen_stop_is_prompt_with_a_peer_connected(recorder):
     recorder.wait_for(lambda: recorder.state() is LinkState.UP, "a connection")
     started = time.monotonic()
     assert reader.stop(timeout=2.0)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5  # well before the 2 s timeout
     assert client.recv(16) == b""  # the console closed its end
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", reader.bound_port), timeout=1.0)

@@ -130,7 +130,7 @@ def test_stop_is_bounded_even_when_the_server_is_wedged(portaudio_backend, jack_
     events.next(LinkState.UP, 3)
     started = time.monotonic()
     supervisor.stop(timeout=1.0)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # bounded (a wedged PortAudio close would take minutes); slack for a loaded machine
     assert not supervisor.thread.is_alive()
 
     wedged, events = supervise(portaudio_backend)
@@ -138,7 +138,7 @@ def test_stop_is_bounded_even_when_the_server_is_wedged(portaudio_backend, jack_
     jack_server.pause()  # closing the stream now waits for a JACK cycle that does not come
     started = time.monotonic()
     wedged.stop(timeout=1.0)
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 2.0  # bounded by the timeout plus the thread join, with slack for a loaded machine
     assert not wedged.thread.is_alive()
     jack_server.resume()  # the abandoned close finishes (portaudio_backend waits for it)
 

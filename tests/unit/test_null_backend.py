@@ -66,10 +66,9 @@ def run_stream():
 def test_blocks_come_at_the_clock_rate_with_the_spec_shape(run_stream):
     recorder = Recorder(wanted=60)
     run_stream(recorder)
-    times = np.array(recorder.times[:60])
-    rate = (len(times) - 1) / (times[-1] - times[0])
-    # Loose on purpose: a loaded machine may wake late and re-anchor; the exact schedule is checked below.
-    assert rate == pytest.approx(RATE / BLOCK, rel=0.05)
+    intervals = np.diff(recorder.times[:60])
+    # The median, because a loaded machine may wake late now and then; the exact schedule is checked below.
+    assert float(np.median(intervals)) == pytest.approx(PERIOD, rel=0.05)
     assert recorder.shapes == {((BLOCK, 4), (BLOCK, 2), F32, F32, True, True)}
 
 
