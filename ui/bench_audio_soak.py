@@ -37,6 +37,8 @@ def add_audio_soak_parser(bench_sub: argparse._SubParsersAction) -> None:
                       help="Python's thread switch interval for the run, in seconds (diagnosis; default 0.005)")
     soak.add_argument("--inline", action="store_true",
                       help="run the audio callback on a thread of the console instead of its audio process (comparison)")
+    soak.add_argument("--no-reference", action="store_true",
+                      help="no reference server alongside (a JACK server with only jack_metro: the machine's own xruns)")
     soak.add_argument("--json", action="store_true")
 
 
@@ -93,7 +95,7 @@ def audio_soak_command(args: argparse.Namespace) -> int:
     settings = QSettings(str(Path(settings_dir.name) / "ui.ini"), QSettings.Format.IniFormat)
     options = SoakOptions(minutes=args.minutes, speed=args.speed, feed=not args.no_feed, realtime=args.realtime,
                           server=args.jack_server, switch_interval_s=args.switch_interval,
-                          process="inline" if args.inline else "separate")
+                          process="inline" if args.inline else "separate", reference=not args.no_reference)
     try:
         results = run_audio_soak(args.blocksize or [], options, lambda position: _SoakWindow(position, settings),
                                  progress=_progress)
@@ -111,6 +113,8 @@ def audio_soak_command(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
+    from app.bench.soak_reference import COINCIDENT_MS
+
     print(f"{'frames':>6} {'min':>5} {'blocks':>8} {'out under':>9} {'in over':>7} {'in under':>8} {'out over':>8} "
           f"{'console':>7} {'cb med us':>9} {'cb p99 us':>9} {'gap max ms':>10} {'target':>6} {'result':>6}")
     for r in rows:
@@ -131,6 +135,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         print(f"{r['blocksize']} frames: {r['late_callbacks']} late callbacks, {r['meter_repaints']} meter repaints, "
               f"CPU {r['cpu_percent']} % ({threads}), steal {_fmt(r['cpu_steal_percent'])} %, load {r['load_average'][0]}->{r['load_average'][1]}, "
               f"start-up underflows {r['startup_output_underflows']}{blame}; {views}")
+        if r["reference_xruns"] is not None:
+            print(f"{r['blocksize']} frames: the reference server (jack_metro alone, same minutes) missed "
+                  f"{r['reference_xruns']} cycles; {r['underflows_near_reference_xruns']} of the console's "
+                  f"{r['output_underflows']} underflows came within {COINCIDENT_MS:g} ms of one")
         if r["stopped_early"]:
             print(f"{r['blocksize']} frames: stopped early: {r['stopped_early']}")
     print("console: late cycles jackd blamed on the console's own client (the rest: its clock, the feed)")

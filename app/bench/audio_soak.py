@@ -11,7 +11,10 @@ input, so the meters have something to show (the dummy server's capture ports ar
 What is counted is what the console counts: PortAudio's status bits in the engine's counters.
 PortAudio's JACK host reports every xrun of the server as an output underflow and an input overflow
 together, whoever was late; jackd's log says who: a client that had not finished its cycle (the
-console's client is ``PortAudio``), the feed, or the dummy driver's own clock (``driver``).
+console's client is ``PortAudio``), the feed, or the dummy driver's own clock (``driver``). On a
+private server a reference server runs alongside with only ``jack_metro`` on it
+(app/bench/soak_reference.py): its late cycles in the same minutes are the machine's, and each of
+the console's underflows is checked for one close by.
 
 The callback is timed by a thin wrapper around the supervisor's callback (two clock reads and three
 array stores a block): how long each block took, and the gap since the block before (a gap much
@@ -48,6 +51,7 @@ from app.audio.engine import (
 )
 from app.audio.host import TimedCallback
 from app.bench.soak import sped_up
+from app.bench.soak_reference import ReferenceServer, coincident
 from app.calls.stats import nearest_rank
 from app.config import Profile, load_demo_profile
 from app.position import Position
@@ -115,6 +119,7 @@ class SoakOptions:
     server: str = ""  # a running JACK server to use instead of starting one
     switch_interval_s: float | None = None  # sys.setswitchinterval for the run (diagnosis)
     process: str = "separate"  # where the callback runs: the audio process, or "inline" in the console
+    reference: bool = True  # run a reference server alongside (a private server only): the machine's xruns
 
 
 @dataclass
@@ -144,6 +149,10 @@ class SoakResult:
     # From jackd's log (a server this run started): who was late. console_xruns: the console's client.
     jack_xruns: dict[str, Any] | None = None
     console_xruns: int | None = None
+    # The reference server's late cycles in the same minutes (app/bench/soak_reference.py), and how
+    # many of the console's underflows came within COINCIDENT_MS of one. None without a reference.
+    reference_xruns: int | None = None
+    underflows_near_reference_xruns: int | None = None
     views: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds and underflows per view
     meter_repaints: int = 0
     meter_polls: int = 0
@@ -259,10 +268,17 @@ def check_tools(feed: bool, own_server: bool) -> None:
         raise SetupError(f"{', '.join(missing)} not found: install the Debian package {jack_server.DEBIAN_PACKAGE}")
 
 
-def point_portaudio_at(server: str) -> None:
-    """(Re-)initialise PortAudio on ``server``: it reads JACK_DEFAULT_SERVER when it initialises."""
+def point_portaudio_at(server: str, in_process: bool) -> None:
+    """Point PortAudio at ``server`` (it reads JACK_DEFAULT_SERVER when it initialises).
+
+    ``in_process``: initialise it here too and check it sees the server, for the inline callback. The
+    audio process initialises its own; doing it here as well would add a second JACK client, in the
+    console's process, that every cycle of the graph waits for, as a deployed console does not.
+    """
     os.environ["JACK_DEFAULT_SERVER"] = server
     os.environ["JACK_NO_START_SERVER"] = "1"
+    if not in_process:
+        return
     try:
         backend = open_backend("sounddevice")
         backend.rescan()
@@ -429,8 +445,10 @@ class _Run:
     """One block size: the console on the server, timed, driven and measured."""
 
     def __init__(self, server_name: str, server: JackServer | None, blocksize: int, options: SoakOptions,
-                 make_window: MakeWindow, progress: Progress | None) -> None:
+                 make_window: MakeWindow, progress: Progress | None,
+                 reference: ReferenceServer | None = None) -> None:
         self.name, self.server, self.blocksize, self.options = server_name, server, blocksize, options
+        self.reference = reference
         self.make_window, self.progress = make_window, progress
         self.seconds = max(1.0, options.minutes * 60.0)
         self.period_us = blocksize / SAMPLERATE * 1e6
@@ -482,6 +500,8 @@ class _Run:
             sys.setswitchinterval(self.options.switch_interval_s)
         try:
             log_offset = self.server.log_size() if self.server is not None else 0
+            if self.reference is not None:
+                self.reference.start_counting()
             start = _Mark.take(self.position, self.clock, self.window, self._audio_pid())
             self._show(VIEW_PLAN[0][0])
             self._every(250, lambda: self._follow_view_plan(start.ns))
@@ -490,9 +510,10 @@ class _Run:
             for timer in self.timers:
                 timer.stop()
             end = _Mark.take(self.position, self.clock, self.window, self._audio_pid())
+            reference_ns = self.reference.stop_counting() if self.reference is not None else None
         finally:
             sys.setswitchinterval(old_interval)
-        return self._result(start, end, ran, log_offset)
+        return self._result(start, end, ran, log_offset, reference_ns)
 
     def close(self) -> None:
         for timer in self.timers:
@@ -536,7 +557,8 @@ class _Run:
                           int(now[OUTPUT_UNDERFLOWS] - start.counters[OUTPUT_UNDERFLOWS]))
 
     # -- the figures ------------------------------------------------------------------------------------
-    def _result(self, start: _Mark, end: _Mark, ran: float, log_offset: int) -> SoakResult:
+    def _result(self, start: _Mark, end: _Mark, ran: float, log_offset: int,
+                reference_ns: list[int] | None) -> SoakResult:
         assert self.clock is not None and self.position is not None and self.operator is not None
         position = self.position
         stopped_early = ""
@@ -576,6 +598,11 @@ class _Run:
             result.jack_xruns = {"driver": xruns.driver, "clients": xruns.clients, "states": xruns.states}
             result.console_xruns = sum(n for client, n in xruns.clients.items() if client.startswith(CONSOLE_CLIENT))
         result.views, result.underflow_events = self._per_view(start, end)
+        if reference_ns is not None:
+            flagged = np.flatnonzero(self.clock.flags[start.block_index:end.block_index] & OUTPUT_UNDERFLOW)
+            underflow_ns = [int(self.clock.starts[i]) for i in flagged + start.block_index]
+            result.reference_xruns = len(reference_ns)
+            result.underflows_near_reference_xruns = coincident(underflow_ns, reference_ns)
         return result
 
     def _per_view(self, start: _Mark, end: _Mark) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]]]:
@@ -643,15 +670,25 @@ def run_blocksize(blocksize: int, options: SoakOptions, make_window: MakeWindow,
         name = server.name
     saved_env = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     run: _Run | None = None
+    reference: ReferenceServer | None = None
+    inline = options.process == "inline"
     try:
-        point_portaudio_at(name)
-        run = _Run(name, server, blocksize, options, make_window, progress)
+        if server is not None and options.reference:
+            try:
+                reference = ReferenceServer(SAMPLERATE, blocksize, options.realtime, FEED_COMMAND)
+            except JackError as err:
+                raise SetupError(f"the reference server: {err}") from err
+        point_portaudio_at(name, in_process=inline)
+        run = _Run(name, server, blocksize, options, make_window, progress, reference)
         run.start()
         return run.measure()
     finally:
         if run is not None:
             run.close()
-        let_go_of_server(name)
+        if inline:
+            let_go_of_server(name)
+        if reference is not None:
+            reference.close()
         if server is not None:
             server.stop()
         for key, value in saved_env.items():

@@ -130,6 +130,11 @@ def parse_xruns(log_text: str) -> XRuns:
     return XRuns(clients, driver, states)
 
 
+def is_xrun(line: str) -> bool:
+    """Whether one line of jackd's log reports a late cycle (a client's or the driver's)."""
+    return bool(_CLIENT_XRUN.search(line) or _DRIVER_XRUN.search(line))
+
+
 class JackServer:
     def __init__(self, name: str, samplerate: int = 48000, period: int = 128, capture: int = 8,
                  playback: int = 8, *, realtime: bool = False) -> None:

@@ -49,15 +49,18 @@ def test_a_short_soak_on_a_private_server_counts_every_block(tmp_path):
     assert r["pass"] == (r["output_underflows"] + r["input_underflows"] == 0)
     assert 0 < r["callback_median_us"] <= r["callback_p99_us"] <= r["callback_max_us"]
     assert r["jack_xruns"] is not None and r["console_xruns"] is not None
+    # The reference server ran the same minutes alongside; its xruns are the machine's own.
+    assert r["reference_xruns"] >= 0 and 0 <= r["underflows_near_reference_xruns"] <= r["output_underflows"]
     assert r["meter_repaints"] > 0 and r["meter_polls"] > 0  # the GUI was really painting levels
     assert r["events_routed"] > 0 and r["operator_actions"] > 0  # traffic and the operator were busy
     assert set(r["views"]) == {"dispatcher", "technician_audio"}
     assert sum(v["output_underflows"] for v in r["views"].values()) == min(r["output_underflows"], 100)
     assert r["cpu_steal_percent"] is None or 0 <= r["cpu_steal_percent"] <= 100
     assert r["thread_cpu_percent"].get("gui", 0) > 0 and r["thread_cpu_percent"].get("audio-callback", 0) > 0
-    # The private server is gone (the soak let PortAudio go of it first, so the process exited cleanly).
+    # The private and reference servers are gone (the soak let PortAudio go first, so the processes exited cleanly).
     assert r["server"] and subprocess.run(["pgrep", "-f", f"jackd .*-n {r['server']} "], check=False,
                                           capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", "jackd .*-n dcref-"], check=False, capture_output=True).returncode == 1
 
 
 def test_a_named_server_that_is_not_running_is_a_setup_error(tmp_path):
