@@ -278,7 +278,8 @@ def build_audio_process(audio_cfg: Any, n_in: int, n_out: int, engine_settings: 
     except OSError as err:  # no /dev/shm, or too small for instant recall
         built.problem = f"cannot make shared memory for the audio process ({layout.offsets()[1]} bytes): {err}"
         return built, None
-    config = HostConfig(audio_cfg.backend, spec, layout, shared.name, AUDIO_ID, dict(engine_settings))
+    config = HostConfig(audio_cfg.backend, spec, layout, shared.name, AUDIO_ID, dict(engine_settings),
+                        realtime=audio_cfg.realtime)
     built.driver = AudioProcess(config, shared, sink)
     built.stoppers.append(shared.close)
     return built, shared

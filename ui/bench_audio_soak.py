@@ -37,6 +37,8 @@ def add_audio_soak_parser(bench_sub: argparse._SubParsersAction) -> None:
                       help="Python's thread switch interval for the run, in seconds (diagnosis; default 0.005)")
     soak.add_argument("--inline", action="store_true",
                       help="run the audio callback on a thread of the console instead of its audio process (comparison)")
+    soak.add_argument("--no-audio-realtime", action="store_true",
+                      help="the profile's [audio] realtime = false: no locked memory, GIL holders not raised (comparison)")
     soak.add_argument("--no-reference", action="store_true",
                       help="no reference server alongside (a JACK server with only jack_metro: the machine's own xruns)")
     soak.add_argument("--json", action="store_true")
@@ -95,7 +97,8 @@ def audio_soak_command(args: argparse.Namespace) -> int:
     settings = QSettings(str(Path(settings_dir.name) / "ui.ini"), QSettings.Format.IniFormat)
     options = SoakOptions(minutes=args.minutes, speed=args.speed, feed=not args.no_feed, realtime=args.realtime,
                           server=args.jack_server, switch_interval_s=args.switch_interval,
-                          process="inline" if args.inline else "separate", reference=not args.no_reference)
+                          process="inline" if args.inline else "separate", reference=not args.no_reference,
+                          audio_realtime=not args.no_audio_realtime)
     try:
         results = run_audio_soak(args.blocksize or [], options, lambda position: _SoakWindow(position, settings),
                                  progress=_progress)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -54,6 +56,11 @@ from app.dsp.trc import block_notch
 INPUT_UNDERFLOW, INPUT_OVERFLOW, OUTPUT_UNDERFLOW, OUTPUT_OVERFLOW = 1, 2, 4, 8
 # Engine.counters columns.
 BLOCKS, INPUT_UNDERFLOWS, INPUT_OVERFLOWS, OUTPUT_UNDERFLOWS, OUTPUT_OVERFLOWS, CLIPPED_BLOCKS = range(6)
+# A replaced mix is kept this long by the thread that replaced it: the callback may still be in a
+# block with it, and the last reference must not drop there (freeing a clip of seconds is a munmap
+# in the middle of a block).
+RETIRE_S = 1.0
+
 COUNTER_NAMES = ("blocks", "input_underflow", "input_overflow", "output_underflow", "output_overflow",
                  "clipped_blocks")
 _STATUS_COUNTERS = ((INPUT_UNDERFLOW, INPUT_UNDERFLOWS), (INPUT_OVERFLOW, INPUT_OVERFLOWS),
@@ -157,6 +164,7 @@ class Engine:
         self._done_ids = buffers.done_ids  # slot -> id of the voice that ended there
         self._trc_ids, self._trc_left = buffers.trc_ids, buffers.trc_left
         self._live: dict[int, Voice] = {}  # audio process: voice id -> the voice object playing here
+        self._retired: deque[tuple[float, _Mix]] = deque()  # (when replaced, mix): see RETIRE_S
         self._scope = ScopeWriter(buffers.scope_ring, buffers.scope_state, n_in, n_out)  # the technician's scope tap
 
         # ---- control side
@@ -327,7 +335,7 @@ class Engine:
         by_id = {voice_id: voice for _, voice_id, voice in voices}
         keyers = tuple(by_id.get(k) if k else None for k in mix.keyer_ids)
         self._live = by_id
-        self._mix = replace(mix, voices=tuple(voices), keyers=keyers)  # type: ignore[arg-type]
+        self._swap(replace(mix, voices=tuple(voices), keyers=keyers))  # type: ignore[arg-type]
 
     # ---- internals -------------------------------------------------------------------------------
 
@@ -367,6 +375,15 @@ class Engine:
             matrix.flags.writeable = False
         return G, G_trc
 
+    def _swap(self, mix: _Mix) -> None:
+        """The callback plays ``mix`` from its next block; the one replaced is retired (RETIRE_S)."""
+        now = time.monotonic()
+        retired = self._retired
+        retired.append((now, self._mix))
+        self._mix = mix
+        while now - retired[0][0] > RETIRE_S:
+            retired.popleft()  # freed here, on the control or receiver thread
+
     def _make_mix(self) -> _Mix:
         blocked = self._plan.transmit_outputs | frozenset(self.trc_outputs)
         routes = np.zeros((self.max_voices, self.n_out), dtype=np.float32)
@@ -383,7 +400,7 @@ class Engine:
 
     def _remix(self) -> None:
         mix = self._make_mix()
-        self._mix = mix
+        self._swap(mix)
         if self._publish is not None:
             self._publish(mix)
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from app.audio.buffers import BufferLayout, EngineBuffers, SharedBuffers
 from app.audio.engine import Engine
+from hardware.audio import realtime
 from hardware.audio.base import StreamSpec, open_backend, portaudio_jack_lost
 from hardware.events import DeviceEvent
 
@@ -50,6 +51,7 @@ class HostConfig:
     shm_name: str = ""
     device_id: str = "audio"
     engine: dict[str, Any] = field(default_factory=dict)  # Engine keyword arguments after the four sizes
+    realtime: bool = True  # lock memory and raise the GIL's other holders to just below the callback
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class StreamInfo:
     latency: tuple[float, float] = (0.0, 0.0)
     restarts: int = 0
     jack_lost: str = ""  # PortAudio lost its JACK server: only a fresh process brings sound back
+    scheduling: str = ""  # the callback thread's scheduling and what was done about it (realtime.py)
 
 
 class TimedCallback:
@@ -98,11 +101,20 @@ def main(config: HostConfig, commands: Connection, reports: Connection) -> None:
     callback = engine.process if not config.layout.clock_capacity else TimedCallback(engine.process, shared.buffers)
     report_lock = threading.Lock()
     supervisor: Any = None
+    main_thread = threading.get_native_id()
+    memory = realtime.lock_memory() if config.realtime else "memory not locked (realtime off in the profile)"
+    scheduling = {"thread": 0, "text": ""}  # for the stream's current callback thread
 
     def report(event: DeviceEvent) -> None:
-        info = StreamInfo()
+        info = StreamInfo(scheduling=memory)
         if supervisor is not None:
-            info = StreamInfo(supervisor.device_name, supervisor.latency, supervisor.restarts, portaudio_jack_lost())
+            callback_thread = supervisor.callback_thread_id
+            if config.realtime and callback_thread and callback_thread != scheduling["thread"]:
+                # On the supervisor's thread, when the stream is reported up: the callback has run.
+                helpers = [main_thread, supervisor.thread.native_id or 0]
+                scheduling.update(thread=callback_thread, text=realtime.share_priority(callback_thread, helpers))
+            info = StreamInfo(supervisor.device_name, supervisor.latency, supervisor.restarts, portaudio_jack_lost(),
+                              "; ".join(t for t in (scheduling["text"], memory) if t))
         with report_lock:
             try:
                 reports.send(("event", event, info))

@@ -134,6 +134,8 @@ class AudioProcess(DriverThread):
                     return f"the audio process ended (exit code {process.exitcode}); starting a new one"
                 continue
             _, event, info = message
+            if info.scheduling and info.scheduling != self.info.scheduling:
+                log.info("audio process %s: %s", process.pid, info.scheduling)
             self.info = info
             if isinstance(event, LinkChanged) and (event.state is LinkState.FAULT or info.jack_lost):
                 # Only a fresh process can reconnect: replace this one instead of giving up.

@@ -119,6 +119,7 @@ class SoakOptions:
     server: str = ""  # a running JACK server to use instead of starting one
     switch_interval_s: float | None = None  # sys.setswitchinterval for the run (diagnosis)
     process: str = "separate"  # where the callback runs: the audio process, or "inline" in the console
+    audio_realtime: bool = True  # [audio] realtime for the console (locked memory, GIL holders raised)
     reference: bool = True  # run a reference server alongside (a private server only): the machine's xruns
 
 
@@ -165,6 +166,7 @@ class SoakResult:
     thread_cpu_percent: dict[str, float] = field(default_factory=dict)  # gui, control, audio-callback, other
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load at the start and at the end
     audio_restarts: int = 0
+    audio_scheduling: str = ""  # what the audio process said of its threads and memory (hardware/audio/realtime.py)
     stopped_early: str = ""
     underflow_events: list[dict[str, Any]] = field(default_factory=list)  # the first EVENTS_KEPT
 
@@ -344,13 +346,13 @@ def _console_inputs(server: str, before: set[str]) -> list[str]:
 
 
 # -- the console ------------------------------------------------------------------------------------------
-def soak_profile(blocksize: int, speed: float, process: str = "separate") -> Profile:
+def soak_profile(blocksize: int, speed: float, process: str = "separate", realtime: bool = True) -> Profile:
     """The demo, sped up, on PortAudio's JACK device at this block size. It never restarts itself:
     a lost server ends the run instead (reported as stopped early)."""
     demo = sped_up(load_demo_profile(), speed)
     audio = demo.audio.model_copy(update={"backend": "sounddevice", "device": DEVICE, "blocksize": blocksize,
                                           "latency": "low", "samplerate": SAMPLERATE, "restart_after_s": 0.0,
-                                          "process": process})
+                                          "process": process, "realtime": realtime})
     return demo.model_copy(update={"audio": audio})
 
 
@@ -467,7 +469,7 @@ class _Run:
         if self.options.feed:
             self.feed = _Feed(self.name)
         ports_before = set(jack_server.list_ports(self.name))
-        profile = soak_profile(self.blocksize, self.options.speed, self.options.process)
+        profile = soak_profile(self.blocksize, self.options.speed, self.options.process, self.options.audio_realtime)
         position = self.position = Position(profile, demo=True, data_path=Path(self.folder.name) / "soak.sqlite3")
         capacity = int((self.seconds + SETTLE_S + UP_TIMEOUT_S + 30) * SAMPLERATE / self.blocksize) + 1000
         position.audio_clock_blocks = capacity  # room in the engine's clock arrays (measurement only)
@@ -589,7 +591,7 @@ class _Run:
             cpu_steal_percent=steal_percent(start.machine, end.machine),
             thread_cpu_percent=thread_shares(start.threads, end.threads, ran, names),
             load_average=(round(start.load, 2), round(end.load, 2)), audio_restarts=self.audio.stream_info()[2],
-            stopped_early=stopped_early,
+            audio_scheduling=getattr(getattr(self.audio, "info", None), "scheduling", ""), stopped_early=stopped_early,
         )
         for key, value in clock_figures(self.clock, start.block_index, end.block_index, self.period_us).items():
             setattr(result, key, value)
@@ -603,6 +605,9 @@ class _Run:
             underflow_ns = [int(self.clock.starts[i]) for i in flagged + start.block_index]
             result.reference_xruns = len(reference_ns)
             result.underflows_near_reference_xruns = coincident(underflow_ns, reference_ns)
+            for event in result.underflow_events:
+                when = start.ns + int(event["t_s"] * 1e9)
+                event["near_reference_xrun"] = bool(coincident([when], reference_ns))
         return result
 
     def _per_view(self, start: _Mark, end: _Mark) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]]]:

@@ -150,6 +150,9 @@ class Audio(_Strict):
     # the callback wait (and a sound server that died is reconnected without restarting the console);
     # "inline": on a thread of the console (diagnosis). The null device always runs inline.
     process: Literal["separate", "inline"] = "separate"
+    # In the audio process: lock its memory and run the threads that share the callback's GIL just
+    # below the callback's realtime priority, where the system allows it (hardware/audio/realtime.py).
+    realtime: bool = True
     mix: Mix = Field(default_factory=Mix)
 
     @field_validator("device", mode="before")

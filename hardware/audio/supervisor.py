@@ -37,7 +37,7 @@ FIRST_CALLBACK_S = 2.0  # a device that starts but never calls back within this 
 HEALTHY_S = 10.0  # a stream that ran this long resets the backoff
 CLOSE_TIMEOUT_S = 1.0
 
-_BLOCKS, _ERRORS = 0, 1
+_BLOCKS, _ERRORS, _THREAD = 0, 1, 2
 
 
 class AudioSupervisor(DriverThread):
@@ -55,7 +55,7 @@ class AudioSupervisor(DriverThread):
         self.device_name = ""
         self.last_error = ""
         # Written only by the callback; read by anyone.
-        self._counts = np.zeros(2, dtype=np.int64)  # [blocks, callback errors]
+        self._counts = np.zeros(3, dtype=np.int64)  # [blocks, callback errors, callback thread's native id]
         self._callback_error: BaseException | None = None
         self._stream: AudioStream | None = None
         self._stop_deadline = float("inf")
@@ -70,6 +70,11 @@ class AudioSupervisor(DriverThread):
     def callback_errors(self) -> int:
         return int(self._counts[_ERRORS])
 
+    @property
+    def callback_thread_id(self) -> int:
+        """The native id of the thread the running stream calls back on (0 before its first block)."""
+        return int(self._counts[_THREAD])
+
     def stop(self, timeout: float = 2.0) -> None:
         """Close the stream and end the thread, within about ``timeout`` seconds whatever the device does."""
         self._stop_deadline = time.monotonic() + timeout * 0.8  # leave the join a margin
@@ -78,6 +83,8 @@ class AudioSupervisor(DriverThread):
     # -- the audio device's callback thread -----------------------------------------------------------
     def _on_block(self, inp: np.ndarray, out: np.ndarray, status: int) -> None:
         self._counts[_BLOCKS] += 1
+        if not self._counts[_THREAD]:
+            self._counts[_THREAD] = threading.get_native_id()  # once per stream
         if self._callback_error is not None:  # failed: silent until the supervisor restarts the stream
             out.fill(0.0)
             return
@@ -122,6 +129,7 @@ class AudioSupervisor(DriverThread):
         if rescan:
             self.backend.rescan()
         self._callback_error = None
+        self._counts[_THREAD] = 0  # a new stream may call back on a new thread
         stream = self.backend.open(self.spec, self._on_block)
         self._stream = stream
         stream.start()

@@ -192,6 +192,9 @@ class _AudioProcess:
         event = reports.get(timeout=WAIT_TIMEOUT_S * 2)
         assert isinstance(event, LinkChanged) and event.state is LinkState.UP, event
         assert self.process.pid not in (0, os.getpid())
+        # What the audio process made of its scheduling and memory, for the technician (and the log).
+        scheduling = self.process.info.scheduling
+        assert "callback thread SCHED_" in scheduling and "memory" in scheduling, scheduling
         return engine
 
     def close(self) -> None:

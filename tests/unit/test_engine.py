@@ -423,3 +423,25 @@ def test_a_mix_sent_to_the_audio_process_plays_the_same_and_voices_go_across_onc
             deliver()
     assert console.trc_ready(2)  # the keying state came back through the shared arrays
     np.testing.assert_array_equal(console.output_levels, reference.output_levels)
+
+
+def test_a_stopped_clip_is_freed_by_the_control_side_not_in_the_next_block(monkeypatch):
+    import gc
+    import weakref
+
+    import app.audio.engine as engine_module
+
+    engine = Engine(1, 1, 128, RATE)
+    clip = ClipVoice(np.zeros(RATE * 20, dtype=np.float32))  # 20 s: freeing it is a munmap
+    gone = weakref.ref(clip)
+    voice_id = engine.play(clip, {0: 1.0})
+    del clip
+    run(engine, np.zeros((128, 1), dtype=np.float32))
+    engine.stop(voice_id)
+    gc.collect()
+    # The callback may still be in a block with the old mix: it must not hold the last reference.
+    assert gone() is not None
+    monkeypatch.setattr(engine_module, "RETIRE_S", 0.0)
+    engine.set_plan(plan_of(np.ones((1, 1), dtype=np.float32)))  # the next swap, a while later
+    gc.collect()
+    assert gone() is None
