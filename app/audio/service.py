@@ -22,9 +22,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.audio.endpoints import AudioMap
 from app.audio.engine import Engine
-from app.audio.voices import ClipVoice, ToneVoice
+from app.audio.voices import ClipVoice, RecallVoice, ToneVoice
 from app.dsp.mixplan import ChannelState, HangTimer, MixOptions, MixPlan, MixState, PhoneState, compute_plan
-from app.dsp.recall import upsample
 from app.dsp.trc import keying_sequence
 from app.dsp.mixplan import db_to_gain
 from app.calls.directory import dial_string
@@ -196,10 +195,10 @@ class AudioService(QObject):
         if held.size == 0:
             self._events.log("recall.empty", channel=channel_id, detail="nothing received yet")
             return
-        clip = upsample(held, self._samplerate)
         gains = self._plan.replay_gains if self._plan is not None else ()
         routes = {o: float(g) for o, g in enumerate(gains) if g}
-        voice_id = self.engine.play(ClipVoice(clip), routes, operator_only=True)
+        voice_id = self.engine.play(RecallVoice(held, self._samplerate, max_block=self._frames), routes,
+                                    operator_only=True)
         self._replay = (channel_id, voice_id)
         tx = recorder.transmissions(k)[-1]
         unit = f", unit {tx.unit_id}" if tx.unit_id else ""

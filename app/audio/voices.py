@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from app.dsp import trc
+from app.dsp.recall import rate_factor, upsample_bank
 from app.dsp.tones import TEST_LEVEL_DBFS, Segment, ToneGenerator
 
 
@@ -186,6 +187,80 @@ class ClipVoice:
                 np.add(dest, part, out=dest)
             else:
                 np.copyto(dest, part)
+            self._position[0] = start + n
+        if n < total and not add:
+            out[n:].fill(0.0)
+
+
+class RecallVoice:
+    """Plays an instant-recall recording (8 kHz int16) at the stream rate, upsampled a block at a time
+    (app/dsp/recall.py ``UpsampleBank``: the samples ``upsample`` would give, one matmul a block).
+
+    Why not a ClipVoice of the upsampled recording: the audio process receives each new voice by
+    unpickling it while holding the GIL the callback needs, and 20 s at 48 kHz is 3.8 MB to copy;
+    at 8 kHz int16 it is 320 kB. The bank (a few hundred kB, the same for every replay) is made by
+    the receiving process, not sent.
+    """
+
+    def __init__(self, samples: np.ndarray, rate: int, *, max_block: int = 1024) -> None:
+        if samples.ndim != 1:
+            raise ValueError(f"recall voice: samples must be one channel, got shape {samples.shape}")
+        self.samples = np.ascontiguousarray(samples, dtype=np.int16)
+        self.rate = rate
+        self.max_block = max_block
+        self._length = self.samples.shape[0] * rate_factor(rate)
+        self._position = array("q", [0])  # a C array, for the same reason as ToneVoice's state
+        self._setup()
+
+    def _setup(self) -> None:
+        self._bank = upsample_bank(self.rate, self.max_block)
+        self._window = np.zeros(self._bank.window, dtype=np.float32)
+        self._scratch = np.zeros(self.max_block, dtype=np.float32)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for made_here in ("_bank", "_window", "_scratch"):
+            del state[made_here]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._setup()
+
+    @property
+    def position(self) -> int:
+        return self._position[0]
+
+    @property
+    def done(self) -> bool:
+        return self._position[0] >= self._length
+
+    def fill(self, out: np.ndarray, *, add: bool = False) -> None:
+        total = out.shape[0]
+        if total > self.max_block:
+            raise ValueError(f"recall voice: block of {total} samples is longer than max_block {self.max_block}")
+        start = self._position[0]
+        n = max(0, min(total, self._length - start))
+        if n:
+            bank, window, samples = self._bank, self._window, self.samples
+            phase = start % bank.factor
+            first = start // bank.factor + bank.offsets[phase]
+            lo, hi = max(first, 0), min(first + bank.window, samples.shape[0])
+            window.fill(0.0)  # before the recording's start and after its end
+            if hi > lo:
+                np.copyto(window[lo - first:hi - first], samples[lo:hi])
+            matrix = bank.matrices[phase]
+            rows = matrix if n == bank.max_block else matrix[:n]
+            dest = out if n == total else out[:n]
+            if add:
+                part = self._scratch[:n]
+                np.dot(rows, window, out=part)
+                np.add(dest, part, out=dest)
+            elif dest.flags.c_contiguous and dest.dtype == np.float32:
+                np.dot(rows, window, out=dest)
+            else:
+                np.dot(rows, window, out=self._scratch[:n])
+                np.copyto(dest, self._scratch[:n])
             self._position[0] = start + n
         if n < total and not add:
             out[n:].fill(0.0)

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from app.audio.engine import CLIPPED_BLOCKS, Engine
-from app.audio.voices import ClipVoice, ToneVoice
+from app.audio.voices import RecallVoice, ToneVoice
 from app.calls.stats import nearest_rank
 from app.dsp import tones
 from app.dsp.mixplan import ChannelState, Endpoints, MixState, PhoneState, compute_plan, db_to_gain
-from app.dsp.recall import OUT_RATE, upsample
+from app.dsp.recall import OUT_RATE
 
 INPUTS = (8, 16, 32)
 BLOCKSIZES = (64, 128, 256)
@@ -67,7 +67,7 @@ def realistic_engine(inputs: int, outputs: int, blocksize: int, samplerate: int,
     engine.play(ToneVoice(tones.dtmf("911#"), samplerate, repeat=True, max_block=blocksize), {PHONE_TX: 1.0, **headset})
     recorded = np.random.default_rng(7).integers(-3000, 3000, int(replay_seconds * OUT_RATE) + 1).astype(np.int16)
     replay_routes = {o: float(g) for o, g in enumerate(plan.replay_gains) if g}
-    engine.play(ClipVoice(upsample(recorded, samplerate)), replay_routes, operator_only=True)
+    engine.play(RecallVoice(recorded, samplerate, max_block=blocksize), replay_routes, operator_only=True)
     return engine
 
 

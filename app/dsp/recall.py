@@ -76,6 +76,57 @@ def upsample(samples: np.ndarray, rate: int) -> np.ndarray:
     return full[delay:delay + factor * x.size].astype(np.float32)
 
 
+
+@dataclass(frozen=True)
+class UpsampleBank:
+    """``upsample`` a block at a time: for each phase of a block's first output sample (its index
+    modulo the factor), one (max_block, window) matrix that maps the 8 kHz samples under the block
+    to its output samples. Block k's output = matrices[phase] @ x[first:first + window], with x
+    zero outside the recording; the same sums ``upsample`` makes, in float32."""
+
+    factor: int
+    max_block: int
+    window: int
+    offsets: tuple[int, ...]  # per phase: first input sample = output index // factor + offset
+    matrices: np.ndarray  # (factor, max_block, window) float32, read-only
+
+    @classmethod
+    def build(cls, rate: int, max_block: int) -> "UpsampleBank":
+        factor = rate_factor(rate)
+        if factor == 1:  # as ``upsample``: the recording as it is, scaled
+            identity = np.ascontiguousarray(np.eye(max_block, dtype=np.float32)[None] / np.float32(FULL_SCALE))
+            identity.flags.writeable = False
+            return cls(1, max_block, max_block, (0,), identity)
+        taps = taps_for(rate)
+        h = design_lowpass(taps, CUTOFF_HZ, rate) * factor / FULL_SCALE  # int16 in, full scale 1.0 out
+        delay = (taps - 1) // 2
+        # Output m = sum over n of x[n] * h[m + delay - factor*n], for 0 <= m + delay - factor*n < taps.
+        offsets = tuple(-((taps - 1 - p - delay) // factor) for p in range(factor))  # ceil((p+delay-taps+1)/f)
+        ends = tuple((p + max_block - 1 + delay) // factor for p in range(factor))
+        window = max(end - first + 1 for first, end in zip(offsets, ends))
+        matrices = np.zeros((factor, max_block, window), dtype=np.float64)
+        i = np.arange(max_block)[:, None]
+        for p in range(factor):
+            index = p + i + delay - factor * (offsets[p] + np.arange(window)[None, :])
+            inside = (index >= 0) & (index < taps)
+            matrices[p][inside] = h[index[inside]]
+        matrices = np.ascontiguousarray(matrices, dtype=np.float32)
+        matrices.flags.writeable = False
+        return cls(factor, max_block, window, offsets, matrices)
+
+
+_BANKS: dict[tuple[int, int], UpsampleBank] = {}
+
+
+def upsample_bank(rate: int, max_block: int) -> UpsampleBank:
+    """The bank for ``rate`` and ``max_block``, made once per process (control or receiver thread)."""
+    key = (rate, max_block)
+    bank = _BANKS.get(key)
+    if bank is None:
+        bank = _BANKS[key] = UpsampleBank.build(rate, max_block)
+    return bank
+
+
 @dataclass
 class Transmission:
     channel: int

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.audio.engine import CLIPPED_BLOCKS, Engine
-from app.audio.voices import ClipVoice, ToneVoice, TrcVoice
+from app.audio.voices import ClipVoice, RecallVoice, ToneVoice, TrcVoice
 from app.dsp import tones, trc
 from app.dsp.measure import peak_frequency, tone_level_dbfs
 from app.dsp.meters import FLOOR_DBFS, Meter
@@ -363,7 +363,8 @@ def test_trc_voice_switches_to_the_guard_tone_at_the_exact_sample():
 
 def test_voices_fill_without_allocating():
     voices = [ToneVoice(MIXED, RATE, repeat=True, max_block=128), TrcVoice(1550.0, RATE, max_block=128),
-              ClipVoice(np.zeros(RATE * 5, dtype=np.float32))]
+              ClipVoice(np.zeros(RATE * 5, dtype=np.float32)),
+              RecallVoice(np.full(8000 * 5, 1000, dtype=np.int16), RATE, max_block=128)]
     row = np.zeros(128, dtype=np.float32)
 
     def step() -> None:
@@ -445,3 +446,26 @@ def test_a_stopped_clip_is_freed_by_the_control_side_not_in_the_next_block(monke
     engine.set_plan(plan_of(np.ones((1, 1), dtype=np.float32)))  # the next swap, a while later
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.parametrize("rate,block", [(48000, 128), (48000, 256), (16000, 64), (8000, 32), (48000, 100)])
+def test_a_recall_replay_plays_what_upsample_gives_block_by_block(rate, block):
+    import pickle
+
+    from app.dsp.recall import upsample
+
+    held = (np.random.default_rng(rate + block).uniform(-1, 1, 3001) * 30000).astype(np.int16)
+    want = upsample(held, rate)
+    # As the audio process gets it: pickled (the 8 kHz samples go, the upsampling bank is made there).
+    voice = pickle.loads(pickle.dumps(RecallVoice(held, rate, max_block=block)))
+    assert len(pickle.dumps(voice)) < held.nbytes + 1000
+    got, out = [], np.zeros(block, dtype=np.float32)
+    while not voice.done:
+        voice.fill(out)
+        got.append(out.copy())
+    played = np.concatenate(got)
+    np.testing.assert_allclose(played[:want.size], want, rtol=0, atol=2e-6)
+    assert not played[want.size:].any()  # the last block is padded with silence
+    added = np.ones(block, dtype=np.float32)
+    RecallVoice(held, rate, max_block=block).fill(added, add=True)
+    np.testing.assert_allclose(added, 1.0 + want[:block], rtol=0, atol=2e-6)
