@@ -158,15 +158,12 @@ class ToneVoice:
             where[0] += 1
 
 
-class ClipVoice:
-    """Plays ``samples`` (float32, at the stream rate) once, then silence."""
+class _OnePass:
+    """A voice that plays ``_length`` samples once; ``_position`` counts them (a C array, for the
+    same reason as ToneVoice's state)."""
 
-    def __init__(self, samples: np.ndarray) -> None:
-        if samples.ndim != 1:
-            raise ValueError(f"clip voice: samples must be one channel, got shape {samples.shape}")
-        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
-        self._position = array("q", [0])  # a C array, for the same reason as ToneVoice's state
-        self._length = self.samples.shape[0]
+    _position: array
+    _length: int
 
     @property
     def position(self) -> int:
@@ -175,6 +172,17 @@ class ClipVoice:
     @property
     def done(self) -> bool:
         return self._position[0] >= self._length
+
+
+class ClipVoice(_OnePass):
+    """Plays ``samples`` (float32, at the stream rate) once, then silence."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        if samples.ndim != 1:
+            raise ValueError(f"clip voice: samples must be one channel, got shape {samples.shape}")
+        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
+        self._position = array("q", [0])
+        self._length = self.samples.shape[0]
 
     def fill(self, out: np.ndarray, *, add: bool = False) -> None:
         total = out.shape[0]
@@ -192,7 +200,7 @@ class ClipVoice:
             out[n:].fill(0.0)
 
 
-class RecallVoice:
+class RecallVoice(_OnePass):
     """Plays an instant-recall recording (8 kHz int16) at the stream rate, upsampled a block at a time
     (app/dsp/recall.py ``UpsampleBank``: the samples ``upsample`` would give, one matmul a block).
 
@@ -209,7 +217,7 @@ class RecallVoice:
         self.rate = rate
         self.max_block = max_block
         self._length = self.samples.shape[0] * rate_factor(rate)
-        self._position = array("q", [0])  # a C array, for the same reason as ToneVoice's state
+        self._position = array("q", [0])
         self._setup()
 
     def _setup(self) -> None:
@@ -226,14 +234,6 @@ class RecallVoice:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._setup()
-
-    @property
-    def position(self) -> int:
-        return self._position[0]
-
-    @property
-    def done(self) -> bool:
-        return self._position[0] >= self._length
 
     def fill(self, out: np.ndarray, *, add: bool = False) -> None:
         total = out.shape[0]
