@@ -50,7 +50,10 @@ def test_a_short_soak_on_a_private_server_counts_every_block(tmp_path):
     assert 0 < r["callback_median_us"] <= r["callback_p99_us"] <= r["callback_max_us"]
     assert r["jack_xruns"] is not None and r["console_xruns"] is not None
     # The reference server ran the same minutes alongside; its xruns are the machine's own.
-    assert r["reference_xruns"] >= 0 and 0 <= r["underflows_near_reference_xruns"] <= r["output_underflows"]
+    if r["reference_xruns"] is None:  # jack2 allows only so many servers: the soak said why and went on
+        assert "no reference server" in out.stderr
+    else:
+        assert 0 <= r["underflows_near_reference_xruns"] <= r["output_underflows"]
     assert r["meter_repaints"] > 0 and r["meter_polls"] > 0  # the GUI was really painting levels
     assert r["events_routed"] > 0 and r["operator_actions"] > 0  # traffic and the operator were busy
     assert set(r["views"]) == {"dispatcher", "technician_audio"}

@@ -363,8 +363,7 @@ def test_trc_voice_switches_to_the_guard_tone_at_the_exact_sample():
 
 def test_voices_fill_without_allocating():
     voices = [ToneVoice(MIXED, RATE, repeat=True, max_block=128), TrcVoice(1550.0, RATE, max_block=128),
-              ClipVoice(np.zeros(RATE * 5, dtype=np.float32)),
-              RecallVoice(np.full(8000 * 5, 1000, dtype=np.int16), RATE, max_block=128)]
+              ClipVoice(np.zeros(RATE * 5, dtype=np.float32))]
     row = np.zeros(128, dtype=np.float32)
 
     def step() -> None:
@@ -374,6 +373,17 @@ def test_voices_fill_without_allocating():
 
     found = steady_state_allocations(step)
     assert found.grown == []
+
+
+def test_a_recall_voice_fills_without_allocating():
+    voice = RecallVoice(np.full(8000 * 5, 1000, dtype=np.int16), RATE, max_block=128)
+    row = np.zeros(128, dtype=np.float32)
+
+    def step() -> None:
+        voice.fill(row)
+        voice.fill(row, add=True)
+
+    assert steady_state_allocations(step).grown == []
 
 
 def test_the_engine_and_voices_load_no_qt():
