@@ -71,5 +71,23 @@ def is_carrier(active: bool) -> Callable[[Any], bool]:
     return lambda e: isinstance(e, CarrierChanged) and e.active == active
 
 
-def is_input(control: str, pressed: bool) -> Callable[[Any], bool]:
-    return lambda e: isinstance(e, InputChanged) and e.control == control and e.pressed is pressed
+def is_input(control: str | None, pressed: bool) -> Callable[[Any], bool]:
+    """An InputChanged of ``control`` (None: any control) to ``pressed``."""
+    return lambda e: (isinstance(e, InputChanged) and (control is None or e.control == control)
+                      and e.pressed is pressed)
+
+
+def started_drivers(make_driver: Callable[..., Any]):
+    """A fixture's body: yields ``make(sink, **kw)``, which builds a driver with ``make_driver`` and
+    starts it; at teardown every driver made must stop within 5 s."""
+    made: list = []
+
+    def make(sink: Any, **kw: Any) -> Any:
+        driver = make_driver(sink, **kw)
+        driver.start()
+        made.append(driver)
+        return driver
+
+    yield make
+    for driver in made:
+        assert driver.stop(5.0)

@@ -18,28 +18,18 @@ from app.drivers import build_input
 from hardware.events import InputChanged, LinkState
 from hardware.inputs.serial_line import SerialLineInput
 from hardware.serial.ports import open_port
-from tests.events import Recorder, is_link
+from tests.events import Recorder, is_input, is_link, started_drivers
 from tests.rfc2217_peer import Rfc2217Peer
 
 
 def is_press(pressed):
-    return lambda e: isinstance(e, InputChanged) and e.pressed == pressed
+    return is_input(None, pressed)
 
 
 @pytest.fixture
 def inputs():
     """Factory: a started SerialLineInput; every one made is stopped at teardown."""
-    made = []
-
-    def make(sink, **kw):
-        switch = SerialLineInput("footswitch", sink, **kw)
-        switch.start()
-        made.append(switch)
-        return switch
-
-    yield make
-    for switch in made:
-        assert switch.stop(5.0)
+    yield from started_drivers(lambda sink, **kw: SerialLineInput("footswitch", sink, **kw))
 
 
 def test_footswitch_on_cts_presses_and_releases(inputs):

@@ -25,7 +25,7 @@ from hardware.events import CarrierChanged, KeyStateChanged, LinkState
 from hardware.radio.serial_line import SerialLineRadio, set_hangup_on_close
 from hardware.serial.ports import open_port
 from tests.rfc2217_peer import Rfc2217Peer
-from tests.events import Recorder, is_link, is_key, is_carrier
+from tests.events import Recorder, is_carrier, is_key, is_link, started_drivers
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:
@@ -40,17 +40,7 @@ def wait_until(condition, timeout: float = 5.0) -> None:
 @pytest.fixture
 def radios():
     """Factory: a started SerialLineRadio; every one made is stopped at teardown."""
-    made = []
-
-    def make(sink, **kw):
-        radio = SerialLineRadio("radio", sink, **kw)
-        radio.start()
-        made.append(radio)
-        return radio
-
-    yield make
-    for radio in made:
-        assert radio.stop(5.0)
+    yield from started_drivers(lambda sink, **kw: SerialLineRadio("radio", sink, **kw))
 
 
 @pytest.fixture

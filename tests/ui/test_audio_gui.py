@@ -342,24 +342,8 @@ def test_removed_tiles_leave_the_poll(qtbot, position):
 
 # ---- the real demo position ---------------------------------------------------------------------
 
-@pytest.fixture
-def demo(qtbot, tmp_path):
-    from app.config import load_demo_profile
-    from app.position import Position
-
-    real = Position(load_demo_profile(), demo=True, data_path=tmp_path / "demo.sqlite3")
-    window = MainWindow(real, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    real.start()
-    yield real, window
-    window.release_ptt()
-    assert real.stop(timeout=3.0)
-
-
-def test_demo_meters_move_when_a_radio_receives_and_recall_plays_it(qtbot, demo):
-    position, window = demo
+def test_demo_meters_move_when_a_radio_receives_and_recall_plays_it(qtbot, demo_window):
+    position, window = demo_window
     window.show_role("dispatcher")
     qtbot.waitUntil(lambda: position.audio.state == "up", timeout=5000)
     tile = window.dispatcher.grid.tile("ems-1")
@@ -385,8 +369,8 @@ def test_demo_meters_move_when_a_radio_receives_and_recall_plays_it(qtbot, demo)
     qtbot.waitUntil(lambda: position.audio.replaying == "", timeout=3000)
 
 
-def test_demo_technician_audio_tab_and_test_tone(qtbot, demo):
-    position, window = demo
+def test_demo_technician_audio_tab_and_test_tone(qtbot, demo_window):
+    position, window = demo_window
     window.show_role("technician")
     panel = window.technician.audio
     window.technician.tabs.setCurrentWidget(panel)

@@ -7,11 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from app.console.input_monitor import UNBOUND, InputMonitor
 from hardware.events import ControlValue, InputChanged
-from ui.main_window import MainWindow
 from ui.technician.inputs_panel import InputsPanel
 
 
@@ -30,24 +28,8 @@ def test_monitor_keeps_the_newest_entries_and_numbers_them():
         InputMonitor(limit=0)
 
 
-@pytest.fixture
-def demo(qtbot, tmp_path):
-    from app.config import load_demo_profile
-    from app.position import Position
-
-    real = Position(load_demo_profile(), demo=True, data_path=tmp_path / "demo.sqlite3")
-    window = MainWindow(real, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    real.start()
-    yield real, window
-    window.release_ptt()
-    assert real.stop(timeout=3.0)
-
-
-def test_demo_footswitch_shows_its_time_and_ptt_action(qtbot, demo):
-    position, window = demo
+def test_demo_footswitch_shows_its_time_and_ptt_action(qtbot, demo_window):
+    position, window = demo_window
     window.show_role("technician")
     panel: InputsPanel = window.technician.inputs
     window.technician.tabs.setCurrentWidget(panel)

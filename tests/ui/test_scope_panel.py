@@ -4,27 +4,7 @@ refresh running only while the tab is visible."""
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QSettings
-
-from ui.main_window import MainWindow
 from ui.technician.scope_panel import REFRESH_MS, ScopePanel, scope_sources
-
-
-@pytest.fixture
-def demo(qtbot, tmp_path):
-    from app.config import load_demo_profile
-    from app.position import Position
-
-    real = Position(load_demo_profile(), demo=True, data_path=tmp_path / "demo.sqlite3")
-    window = MainWindow(real, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    real.start()
-    yield real, window
-    window.release_ptt()
-    assert real.stop(timeout=3.0)
 
 
 def _open_scope(qtbot, position, window) -> ScopePanel:
@@ -36,8 +16,8 @@ def _open_scope(qtbot, position, window) -> ScopePanel:
     return panel
 
 
-def test_scope_shows_a_simulated_radio_receiving(qtbot, demo):
-    position, window = demo
+def test_scope_shows_a_simulated_radio_receiving(qtbot, demo_window):
+    position, window = demo_window
     panel = _open_scope(qtbot, position, window)
     column = position.audio_map.radio_rx["ems-1"]
     panel.choose("in", column)
@@ -57,8 +37,8 @@ def test_scope_shows_a_simulated_radio_receiving(qtbot, demo):
     qtbot.waitUntil(lambda: panel.last.samplerate == 8000 and panel.last.samples.size > 0, timeout=2000)
 
 
-def test_test_tone_spectrum_peaks_at_1004_hz_at_the_test_level(qtbot, demo):
-    position, window = demo
+def test_test_tone_spectrum_peaks_at_1004_hz_at_the_test_level(qtbot, demo_window):
+    position, window = demo_window
     panel = _open_scope(qtbot, position, window)
     column = position.audio_map.endpoints.phone_tx
     panel.choose("out", column)
@@ -73,8 +53,8 @@ def test_test_tone_spectrum_peaks_at_1004_hz_at_the_test_level(qtbot, demo):
     qtbot.waitUntil(lambda: panel.peak_dbfs < level - 40.0, timeout=4000)
 
 
-def test_refresh_and_tap_run_only_while_the_tab_is_visible(qtbot, demo):
-    position, window = demo
+def test_refresh_and_tap_run_only_while_the_tab_is_visible(qtbot, demo_window):
+    position, window = demo_window
     panel = _open_scope(qtbot, position, window)
     before = panel.refreshes
     qtbot.waitUntil(lambda: panel.refreshes >= before + 3, timeout=20 * REFRESH_MS + 2000)
