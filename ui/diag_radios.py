@@ -51,6 +51,17 @@ def _profile_radio(args: argparse.Namespace) -> tuple[Any, Any] | int:
     return profile, cfg
 
 
+def _radio_to_key(args: argparse.Namespace, refused: str) -> tuple[Any, Any] | int:
+    """``_profile_radio``, refused (``refused`` says what is not done) for a live radio without --yes-live."""
+    found = _profile_radio(args)
+    if isinstance(found, int):
+        return found
+    _profile, cfg = found
+    if cfg.live and not args.yes_live:
+        return _usage(f"radio {cfg.id!r} ({cfg.name}) is marked live = true (on the air); {refused}")
+    return found
+
+
 @contextmanager
 def _signals_cancel(cancel: threading.Event) -> Iterator[list[str]]:
     """SIGINT and SIGTERM set ``cancel`` (the radio is unkeyed by the test's own clean-up) instead of
@@ -95,13 +106,10 @@ def add_ptt(checks: Any, profile_options: argparse.ArgumentParser) -> None:
 
 
 def run_ptt(args: argparse.Namespace) -> int:
-    found = _profile_radio(args)
+    found = _radio_to_key(args, "not keyed without --yes-live")
     if isinstance(found, int):
         return found
     _profile, cfg = found
-    if cfg.live and not args.yes_live:
-        return _usage(f"radio {cfg.id!r} ({cfg.name}) is marked live = true (on the air); "
-                      "not keyed without --yes-live")
     from app.bench.radio_checks import KeyTestError, key_radio
 
     cancel = threading.Event()
@@ -230,13 +238,10 @@ def add_trc(checks: Any, profile_options: argparse.ArgumentParser) -> None:
 
 
 def run_trc(args: argparse.Namespace) -> int:
-    found = _profile_radio(args)
+    found = _radio_to_key(args, "the keying sequence is not sent without --yes-live")
     if isinstance(found, int):
         return found
     profile, cfg = found
-    if cfg.live and not args.yes_live:
-        return _usage(f"radio {cfg.id!r} ({cfg.name}) is marked live = true (on the air); "
-                      "the keying sequence is not sent without --yes-live")
     from app.bench.radio_checks import KeyTestError, trc_test
 
     cancel = threading.Event()
