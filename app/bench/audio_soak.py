@@ -28,7 +28,6 @@ window comes from the ui layer (``make_window``), so this module loads no QtWidg
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ from app.audio.engine import (
 )
 from app.audio.host import TimedCallback
 from app.bench.soak import sped_up
-from app.bench.soak_reference import ReferenceServer, coincident
+from app.bench.soak_reference import Metro, ReferenceServer, coincident
 from app.calls.stats import nearest_rank
 from app.config import Profile, load_demo_profile
 from app.position import Position
@@ -75,7 +74,6 @@ OPERATOR_MS_AT_SPEED_1 = 7000  # the operator acts (select+key, release) this of
 # (view, fraction of the run at which it is shown): an operator who looks at the technician's meters once.
 VIEW_PLAN = (("dispatcher", 0.0), ("technician_audio", 0.4), ("dispatcher", 0.7))
 FEED_CLIENT = "dcsoak-feed"
-FEED_COMMAND = ("jack_metro", "--bpm", "300", "--duration", "120", "--amplitude", "0.3", "--frequency", "1004")
 LATE_GAP_PERIODS = 2.0  # a callback this many periods after the one before was held up
 EVENTS_KEPT = 100
 
@@ -307,38 +305,6 @@ def let_go_of_server(server: str) -> None:
         pass  # nothing left to let go of
 
 
-class _Feed:
-    """``jack_metro`` beeping into every console input."""
-
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.process = subprocess.Popen([*FEED_COMMAND, "--name", FEED_CLIENT], env=jack_server.tool_env(server),
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.port = ""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not self.port:
-            if self.process.poll() is not None:
-                raise SetupError(f"jack_metro exited with {self.process.returncode} on JACK server {server}")
-            self.port = next((p for p in jack_server.list_ports(server) if p.startswith(FEED_CLIENT + ":")), "")
-            time.sleep(0.05)  # polling the server for the client's port; the deadline bounds it
-        if not self.port:
-            self.stop()
-            raise SetupError(f"jack_metro's port did not appear on JACK server {server}")
-
-    def connect(self, inputs: Sequence[str]) -> None:
-        for port in inputs:
-            jack_server.run_tool(self.server, "jack_connect", self.port, port)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
 def _console_inputs(server: str, before: set[str]) -> list[str]:
     """The console's input ports: the ``:in_N`` ports that appeared after it started."""
     new = [p for p in jack_server.list_ports(server) if p not in before and ":in_" in p]
@@ -455,7 +421,7 @@ class _Run:
         self.seconds = max(1.0, options.minutes * 60.0)
         self.period_us = blocksize / SAMPLERATE * 1e6
         self.folder = tempfile.TemporaryDirectory(prefix="dc-audio-soak-")
-        self.feed: _Feed | None = None
+        self.feed: Metro | None = None
         self.position: Position | None = None
         self.operator: _Operator | None = None
         self.window: SoakWindow | None = None
@@ -467,7 +433,10 @@ class _Run:
     def start(self) -> None:
         """Start the console, wrap its callback, wait for sound, connect the feed, let it settle."""
         if self.options.feed:
-            self.feed = _Feed(self.name)
+            try:
+                self.feed = Metro(self.name, FEED_CLIENT)
+            except JackError as err:
+                raise SetupError(str(err)) from err
         ports_before = set(jack_server.list_ports(self.name))
         profile = soak_profile(self.blocksize, self.options.speed, self.options.process, self.options.audio_realtime)
         position = self.position = Position(profile, demo=True, data_path=Path(self.folder.name) / "soak.sqlite3")
@@ -680,7 +649,7 @@ def run_blocksize(blocksize: int, options: SoakOptions, make_window: MakeWindow,
     try:
         if server is not None and options.reference:
             try:
-                reference = ReferenceServer(SAMPLERATE, blocksize, options.realtime, FEED_COMMAND)
+                reference = ReferenceServer(SAMPLERATE, blocksize, options.realtime)
             except JackError as err:  # e.g. jack2's limit of servers: measure without it, and say so
                 print(f"audio-soak: no reference server ({err}); measuring without it", file=sys.stderr)
         point_portaudio_at(name, in_process=inline)

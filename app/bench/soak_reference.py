@@ -65,20 +65,60 @@ class XrunTail:
                 self.lines.append(line)
 
 
+class Metro:
+    """``jack_metro`` as a client of ``server``, beeping (1004 Hz, 5 a second); ``port`` is its output."""
+
+    COMMAND = ("jack_metro", "--bpm", "300", "--duration", "120", "--amplitude", "0.3", "--frequency", "1004")
+
+    def __init__(self, server: str, client: str) -> None:
+        self.server = server
+        self.process = subprocess.Popen([*self.COMMAND, "--name", client], env=jack_server.tool_env(server),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.port = ""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.port:
+            if self.process.poll() is not None:
+                raise JackError(f"jack_metro exited with {self.process.returncode} on JACK server {server}")
+            self.port = next((p for p in jack_server.list_ports(server) if p.startswith(client + ":")), "")
+            time.sleep(0.05)  # polling the server for the client's port; the deadline bounds it
+        if not self.port:
+            self.stop()
+            raise JackError(f"jack_metro's port did not appear on JACK server {server}")
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def connect(self, inputs: Sequence[str]) -> None:
+        for port in inputs:
+            jack_server.run_tool(self.server, "jack_connect", self.port, port)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
 class ReferenceServer:
     """A JACK server like the soak's, with only ``jack_metro`` running on it."""
 
-    def __init__(self, samplerate: int, period: int, realtime: bool, metro: Sequence[str]) -> None:
+    def __init__(self, samplerate: int, period: int, realtime: bool) -> None:
         self.server = JackServer(jack_server.unique_name("dcref"), samplerate, period, 2, 2, realtime=realtime)
-        self._metro = subprocess.Popen([*metro, "--name", "dcref-metro"], env=jack_server.tool_env(self.server.name),
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+        try:
+            self._metro = Metro(self.server.name, "dcref-metro")
+        except JackError:
+            self.server.stop()
+            raise
         self.tail: XrunTail | None = None
 
     def start_counting(self) -> None:
-        if self._metro.poll() is not None:
+        if not self._metro.running:
             raise JackError(f"jack_metro on the reference server {self.server.name} exited with "
-                            f"{self._metro.returncode}")
+                            f"{self._metro.process.returncode}")
         self.tail = XrunTail(self.server.log_path, self.server.name)
 
     def stop_counting(self) -> list[int]:
@@ -91,13 +131,7 @@ class ReferenceServer:
     def close(self) -> None:
         if self.tail is not None:
             self.tail.stop()
-        if self._metro.poll() is None:
-            self._metro.terminate()
-            try:
-                self._metro.wait(5)
-            except subprocess.TimeoutExpired:
-                self._metro.kill()
-                self._metro.wait(5)
+        self._metro.stop()
         self.server.stop()
 
 
