@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ui.diag_inventory import usage_error as _usage
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 BACKENDS = ("sounddevice", "pyaudio", "null")
 
@@ -38,11 +40,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
     return value
-
-
-def _usage(message: str) -> int:
-    print(f"diag: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _profile_audio(args: argparse.Namespace) -> Any | int:

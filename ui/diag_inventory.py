@@ -26,6 +26,12 @@ def add_list(checks: Any, profile_options: argparse.ArgumentParser) -> None:
     cmd.add_argument("--no-audio", action="store_true", help="skip the sound devices (PortAudio is not loaded)")
 
 
+def usage_error(message: str) -> int:
+    """Say what is wrong with the command as given; the usage exit code."""
+    print(f"diag: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def load_profile_or_none(args: argparse.Namespace) -> Any:
     """The profile asked for (or installed), None when there is none; an int exit code when it is bad."""
     from app.config import ProfileError
@@ -39,8 +45,7 @@ def load_profile_or_none(args: argparse.Namespace) -> Any:
     except FileNotFoundError:
         return None
     except OSError as err:  # --config naming a file that cannot be read
-        print(f"diag: cannot read the profile: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error(f"cannot read the profile: {err}")
     return profile
 
 

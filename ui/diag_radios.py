@@ -18,14 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ui.diag_inventory import load_profile_or_none
+from ui.diag_inventory import load_profile_or_none, usage_error as _usage
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-def _usage(message: str) -> int:
-    print(f"diag: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _seconds(text: str) -> float:
