@@ -134,6 +134,17 @@ def start_console(path: Path, jack_server) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+def stop_console(proc: subprocess.Popen) -> str:
+    """SIGTERM, as the desktop does at logout (killed if it hangs); the end of what it printed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out.decode(errors="replace")[-3000:]
+
+
 def audio_up(db: Path) -> list[tuple[str, str, str]]:
     return [e for e in events(db) if e[0] == "link.up" and e[1] == "audio"]
 
@@ -154,13 +165,8 @@ def test_killed_sound_server_restarts_the_audio_process_and_the_console_keeps_ru
         assert kinds.index("audio.lost") < len(kinds) - kinds[::-1].index("link.up")
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
+        out = stop_console(proc)
+    assert proc.returncode == 0, out
 
 
 @pytest.mark.slow
@@ -180,10 +186,5 @@ def test_killed_sound_server_restarts_an_inline_console_which_finds_it_again(tmp
         assert kinds.index("audio.lost") < kinds.index("console.restart") < len(kinds) - kinds[::-1].index(
             "position.start") - 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
+        out = stop_console(proc)
+    assert proc.returncode == 0, out
